@@ -1,0 +1,202 @@
+"""The `logsynergy` command line: train, detect, interpretations, generate, demo."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from logsynergy.errors import LogSynergyError
+
+app = typer.Typer(
+    add_completion=False, no_args_is_help=True, help="Log anomaly detection for new systems, by transfer."
+)
+interpretations_app = typer.Typer(
+    no_args_is_help=True, help="Review, export and import event interpretations (LEI)."
+)
+app.add_typer(interpretations_app, name="interpretations")
+console = Console(stderr=True)
+out = Console()
+
+
+def _fail(message: str, code: int = 2) -> None:
+    console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+@app.command()
+def train(
+    systems: Annotated[Path, typer.Option(help="systems.yaml listing every system's log")],
+    target: Annotated[str, typer.Option(help="name of the new system to build a detector for")],
+    out_dir: Annotated[Path, typer.Option("--out", help="artifact directory to write")],
+    sources: Annotated[
+        str | None, typer.Option(help="comma-separated source systems (default: all others)")
+    ] = None,
+    target_labelled: Annotated[
+        int, typer.Option(help="labelled target windows, from the earliest part")
+    ] = 5000,
+    source_windows: Annotated[int, typer.Option(help="windows per source system at most")] = 50000,
+    preset: Annotated[str, typer.Option(help="model preset: cpu or paper")] = "cpu",
+    epochs: Annotated[int | None, typer.Option(help="override the preset's epochs")] = None,
+    seed: Annotated[int, typer.Option(help="random seed")] = 0,
+    device: Annotated[
+        str | None, typer.Option(help="torch device (default: cuda if present, else cpu)")
+    ] = None,
+) -> None:
+    """Train a detector for TARGET from the other systems and write it with metrics.json."""
+    from logsynergy.fit import TrainOptions
+    from logsynergy.pipeline import train as run_train
+
+    options = TrainOptions(
+        preset=preset,
+        target_labelled=target_labelled,
+        source_windows=source_windows,
+        epochs=epochs,
+        seed=seed,
+        device=device,
+        show_bars=sys.stderr.isatty(),
+    )
+    names = [s.strip() for s in sources.split(",") if s.strip()] if sources else None
+
+    def progress(record: dict[str, float]) -> None:
+        extra = f" val_f1={record['val_f1']:.3f}" if "val_f1" in record else ""
+        losses = " ".join(f"{k[5:]}={v:.3f}" for k, v in record.items() if k.startswith("loss_"))
+        console.print(f"  epoch {int(record['epoch'])}: {losses}{extra}", highlight=False)
+
+    result = run_train(
+        systems,
+        target,
+        sources=names,
+        options=options,
+        out=out_dir,
+        say=lambda m: console.print(m, highlight=False),
+        progress=progress,
+    )
+    m = result.metrics
+    for note in m["notes"]:
+        console.print(f"[yellow]note:[/] {note}", highlight=False)
+    out.print(
+        f"{target}: precision {m['precision']:.3f}  recall {m['recall']:.3f}  F1 {m['f1']:.3f}  "
+        f"threshold {m['threshold']:.3f}  on {m['test_windows']} test windows "
+        f"({m['test_anomalies']} anomalous); trained in {m['train_seconds']:.1f}s",
+        highlight=False,
+    )
+    out.print(f"detector written to {out_dir}", highlight=False)
+
+
+@app.command()
+def detect(
+    artifact: Annotated[Path, typer.Argument(help="detector artifact directory")],
+    log_file: Annotated[Path, typer.Argument(help="log file to score")],
+    fmt: Annotated[
+        str | None, typer.Option("--format", help="log format (default: the training format)")
+    ] = None,
+    labels: Annotated[Path | None, typer.Option(help="optional labels file, to print F1")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON instead of text")] = False,
+    max_reports: Annotated[int, typer.Option(help="anomaly reports to print")] = 5,
+) -> None:
+    """Score a log file and print anomaly reports."""
+    from logsynergy.pipeline import detect_file
+    from logsynergy.report import detection_summary, render_report
+
+    detection = detect_file(artifact, log_file, fmt, labels)
+    summary = detection_summary(detection)
+    if as_json:
+        out.print_json(json.dumps({"summary": summary, "reports": detection.reports[:max_reports]}))
+        return
+    out.print(
+        f"{summary['windows']} windows, {summary['anomalous_windows']} anomalous, "
+        f"{summary['new_templates']} new templates"
+        + (f"; F1 {summary['f1']:.3f} on the given labels" if "f1" in summary else ""),
+        highlight=False,
+    )
+    for report in detection.reports[:max_reports]:
+        out.print(render_report(report), highlight=False)
+
+
+@interpretations_app.command("export")
+def interpretations_export(
+    artifact: Annotated[Path, typer.Argument(help="detector artifact directory")],
+    file: Annotated[Path, typer.Argument(help="JSONL file to write")],
+) -> None:
+    """Write a detector's interpretations as JSONL (template, example, interpretation) for review."""
+    from logsynergy.interpret_ops import export_interpretations
+
+    count = export_interpretations(artifact, file)
+    out.print(f"{count} interpretations written to {file}", highlight=False)
+
+
+@interpretations_app.command("import")
+def interpretations_import(
+    artifact: Annotated[Path, typer.Argument(help="detector artifact directory")],
+    file: Annotated[Path, typer.Argument(help="JSONL of reviewed or externally made interpretations")],
+) -> None:
+    """Replace a detector's interpretations with reviewed ones; changed ones are re-embedded."""
+    from logsynergy.interpret_ops import import_interpretations
+
+    changed = import_interpretations(artifact, file)
+    out.print(f"{changed} interpretations updated in {artifact}", highlight=False)
+
+
+@app.command()
+def generate(
+    out_dir: Annotated[Path, typer.Argument(help="directory for the synthetic systems and systems.yaml")],
+    lines: Annotated[int, typer.Option(help="lines per system")] = 20000,
+    seed: Annotated[int, typer.Option(help="random seed")] = 0,
+) -> None:
+    """Write synthetic multi-system logs with injected faults, and their systems.yaml."""
+    from logsynergy.synthetic import write_demo_systems
+
+    path = write_demo_systems(out_dir, n_lines=lines, seed=seed)
+    out.print(f"systems written to {path}", highlight=False)
+
+
+@app.command()
+def demo(
+    work_dir: Annotated[Path, typer.Option(help="where the demo writes its data and detector")] = Path(
+        ".demo"
+    ),
+    datasets: Annotated[
+        Path | None, typer.Option(help="shared datasets folder (default ../shared/datasets)")
+    ] = None,
+    synthetic: Annotated[
+        bool, typer.Option(help="use synthetic logs even when real ones are present")
+    ] = False,
+) -> None:
+    """Train a detector for a new system from two mature ones, then detect on its unseen logs."""
+    from logsynergy.demo import run_demo
+
+    run_demo(
+        work_dir, datasets=datasets, force_synthetic=synthetic, say=lambda m: out.print(m, highlight=False)
+    )
+
+
+def main() -> None:
+    """Console entry point: domain errors become one clear line and exit code 2, never a traceback."""
+    try:
+        app(standalone_mode=False)
+    except LogSynergyError as exc:
+        console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        console.print("interrupted")
+        sys.exit(130)
+    except Exception as exc:  # click usage errors and the like
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        if isinstance(exc, click.exceptions.Abort):
+            sys.exit(1)
+        raise
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,288 @@
+"""A trained detector for one system: loads from its artifact directory, scores raw logs, explains."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+
+from logsynergy import __version__
+from logsynergy.artifact import ArtifactFiles, check_artifact
+from logsynergy.embedding import SentenceEmbedder
+from logsynergy.interpret import InterpretationStore, make_interpreter
+from logsynergy.loaders.lines import records_from_lines
+from logsynergy.model import LogSynergyNet, ModelConfig
+from logsynergy.parsing import LogParser
+from logsynergy.records import LoadedLog, LoadReport, LogRecord
+from logsynergy.templates import SystemContext
+from logsynergy.windows import Window, make_windows
+
+if TYPE_CHECKING:
+    from logsynergy.prepare import PreparedSystem
+    from logsynergy.training import TrainResult
+
+
+@dataclass
+class WindowVerdict:
+    first_line: int
+    last_line: int
+    score: float
+    anomaly: bool
+    new_templates: list[str]
+    session: str | None = None
+    label: int | None = None
+
+
+@dataclass
+class Detection:
+    """Per-window verdicts in log order, anomaly reports, and cache statistics."""
+
+    windows: list[WindowVerdict]
+    reports: list[dict[str, Any]]
+    lines: int
+    cache_hits: int = 0
+    model_windows: int = 0
+    new_templates: list[str] = field(default_factory=list)
+
+
+@dataclass
+class DetectorSettings:
+    system: str
+    description: str
+    format: str
+    windowing: str
+    window_size: int
+    window_step: int
+    threshold: float
+    embedding_model: str
+    use_lei: bool = True
+    version: str = __version__
+
+
+class Detector:
+    """Scores windows of one system's log with its LogSynergy network; caches judged patterns."""
+
+    def __init__(
+        self,
+        model: LogSynergyNet,
+        settings: DetectorSettings,
+        parser: LogParser,
+        store: InterpretationStore,
+        vectors: dict[str, np.ndarray],
+        embedder: SentenceEmbedder | None = None,
+    ) -> None:
+        self.model = model.eval()
+        self.settings = settings
+        self.parser = parser
+        self.store = store
+        self.vectors = vectors
+        self.metrics: dict[str, Any] = {}
+        self._embedder = embedder
+        self._pattern_cache: dict[tuple[str, ...], float] = {}
+        self._interpreter = make_interpreter("offline")
+
+    # construction ----------------------------------------------------------------------------------
+    @classmethod
+    def from_training(
+        cls,
+        target: PreparedSystem,
+        result: TrainResult,
+        config: ModelConfig,
+        embedder: SentenceEmbedder,
+        texts: dict[str, str],
+        use_lei: bool,
+    ) -> Detector:
+        ids = list(texts)
+        matrix = embedder.embed([texts[i] for i in ids])
+        model = LogSynergyNet(config)
+        model.load_state_dict({k: v.detach().cpu() for k, v in result.model.state_dict().items()})
+        settings = DetectorSettings(
+            system=target.spec.name,
+            description=target.spec.description,
+            format=target.spec.format,
+            windowing=target.spec.windowing or target.log.windowing,
+            window_size=_window_size(target.windows),
+            window_step=_window_step(target.windows),
+            threshold=float(result.threshold),
+            embedding_model=embedder.name,
+            use_lei=use_lei,
+        )
+        return cls(
+            model, settings, target.parser, target.store, dict(zip(ids, matrix, strict=True)), embedder
+        )
+
+    def save(self, directory: str | Path) -> Path:
+        files = ArtifactFiles(Path(directory))
+        files.root.mkdir(parents=True, exist_ok=True)
+        torch.save(self.model.state_dict(), files.weights)
+        files.model_config.write_text(json.dumps(self.model.config.to_dict(), indent=1))
+        files.settings.write_text(json.dumps(asdict(self.settings), indent=1))
+        self.parser.save(files.parser_dir)
+        ids = list(self.vectors)
+        np.save(files.embeddings, np.stack([self.vectors[i] for i in ids]) if ids else np.zeros((0, 1)))
+        files.embedding_ids.write_text(json.dumps(ids))
+        self.store.export_jsonl(files.interpretations)
+        files.metrics.write_text(json.dumps(self.metrics, indent=1, default=str))
+        return files.root
+
+    @classmethod
+    def load(cls, directory: str | Path) -> Detector:
+        files = check_artifact(Path(directory))
+        config = ModelConfig.from_dict(json.loads(files.model_config.read_text()))
+        model = LogSynergyNet(config)
+        model.load_state_dict(torch.load(files.weights, map_location="cpu", weights_only=True))
+        settings = DetectorSettings(**json.loads(files.settings.read_text()))
+        store = InterpretationStore.load(files.interpretations)
+        ids = json.loads(files.embedding_ids.read_text())
+        matrix = np.load(files.embeddings)
+        detector = cls(
+            model, settings, LogParser.load(files.parser_dir), store, dict(zip(ids, matrix, strict=True))
+        )
+        if files.metrics.is_file():
+            detector.metrics = json.loads(files.metrics.read_text())
+        return detector
+
+    # scoring ---------------------------------------------------------------------------------------
+    @property
+    def embedder(self) -> SentenceEmbedder:
+        if self._embedder is None:
+            self._embedder = SentenceEmbedder(self.settings.embedding_model)
+        return self._embedder
+
+    @property
+    def cache_size(self) -> int:
+        return len(self._pattern_cache)
+
+    def score_records(self, records: Sequence[LogRecord], *, windowing: str | None = None) -> Detection:
+        """Parse, window and score records (sessions are honoured when windowing by session)."""
+        parsed = self.parser.assign(r.message for r in records)
+        self._learn_new(parsed.new_templates)
+        log = LoadedLog(list(records), LoadReport(path="<request>"), self.settings.windowing)
+        mode = windowing or self.settings.windowing
+        if mode == "session" and not any(r.session for r in records):
+            mode = "sliding"
+        windows = make_windows(
+            log,
+            parsed.template_ids,
+            windowing=mode,
+            size=self.settings.window_size,
+            step=self.settings.window_step,
+        )
+        scores, hits, computed = self._score_windows(windows)
+        verdicts, reports = [], []
+        by_line = {r.line_no: r for r in records}
+        threshold = self.settings.threshold
+        for window, score in zip(windows, scores, strict=True):
+            new = sorted({t for t in window.events if t in parsed.new_templates})
+            verdict = WindowVerdict(
+                min(window.lines),
+                max(window.lines),
+                float(score),
+                bool(score >= threshold),
+                new,
+                window.session,
+                window.label,
+            )
+            verdicts.append(verdict)
+            if verdict.anomaly:
+                reports.append(self.report(window, float(score), by_line))
+        return Detection(verdicts, reports, len(records), hits, computed, sorted(parsed.new_templates))
+
+    def score_lines(self, lines: Sequence[str], *, start: int = 1) -> Detection:
+        """Score raw lines in the system's log format (headers are stripped as in training)."""
+        return self.score_records(records_from_lines(self.settings.format, lines, start))
+
+    def _learn_new(self, new_ids: set[str]) -> None:
+        missing = [t for t in new_ids if t not in self.vectors]
+        if not missing:
+            return
+        templates = [self.parser.template(t) for t in missing]
+        context = SystemContext(self.settings.system, self.settings.description)
+        texts = self.store.ensure(templates, context, self._interpreter)
+        vectors = self.embedder.embed([texts[t.id] for t in templates])
+        for template, vector in zip(templates, vectors, strict=True):
+            self.vectors[template.id] = vector
+
+    def _score_windows(self, windows: Sequence[Window]) -> tuple[np.ndarray, int, int]:
+        scores = np.empty(len(windows), np.float32)
+        pending: dict[tuple[str, ...], list[int]] = {}
+        cache = self._pattern_cache
+        hits = 0
+        for i, window in enumerate(windows):
+            cached = cache.get(window.events)
+            if cached is None:
+                pending.setdefault(window.events, []).append(i)
+            else:
+                scores[i] = cached
+                hits += 1
+        if pending:
+            patterns = list(pending)
+            probabilities = self._model_scores(patterns)
+            for pattern, p in zip(patterns, probabilities, strict=True):
+                cache[pattern] = float(p)
+                scores[pending[pattern]] = p
+        return scores, hits, len(pending)
+
+    @torch.inference_mode()
+    def _model_scores(self, patterns: Sequence[tuple[str, ...]], batch_size: int = 512) -> np.ndarray:
+        config = self.model.config
+        dim = config.embed_dim
+        out = np.empty(len(patterns), np.float32)
+        for start in range(0, len(patterns), batch_size):
+            chunk = [_clip(p, config.max_events) for p in patterns[start : start + batch_size]]
+            width = max(len(p) for p in chunk)
+            events = np.zeros((len(chunk), width, dim), np.float32)
+            mask = np.zeros((len(chunk), width), bool)
+            for i, pattern in enumerate(chunk):
+                events[i, : len(pattern)] = [self.vectors[t] for t in pattern]
+                mask[i, : len(pattern)] = True
+            logits = self.model(torch.from_numpy(events), torch.from_numpy(mask)).anomaly_logit
+            out[start : start + len(chunk)] = torch.sigmoid(logits).numpy()
+        return out
+
+    def report(self, window: Window, score: float, by_line: dict[int, LogRecord]) -> dict[str, Any]:
+        """What an operator reads: the window's lines, their templates and interpretations, the score."""
+        events = []
+        for tid, line_no in zip(window.events, window.lines, strict=True):
+            template = self.parser.template(tid)
+            entry = self.store.get(tid)
+            events.append(
+                {
+                    "line": line_no,
+                    "raw": by_line[line_no].raw if line_no in by_line else "",
+                    "template_id": tid,
+                    "template": template.text,
+                    "interpretation": entry.text if entry else "",
+                    "new": tid in self.parser.new_templates,
+                }
+            )
+        return {
+            "system": self.settings.system,
+            "first_line": min(window.lines),
+            "last_line": max(window.lines),
+            "session": window.session,
+            "score": round(score, 4),
+            "threshold": round(self.settings.threshold, 4),
+            "events": events,
+        }
+
+
+def _clip(pattern: tuple[str, ...], max_events: int) -> Sequence[str]:
+    from logsynergy.windowset import clip_events
+
+    return clip_events(pattern, max_events)
+
+
+def _window_size(windows: Sequence[Window]) -> int:
+    return max((len(w.events) for w in windows[:50]), default=10)
+
+
+def _window_step(windows: Sequence[Window]) -> int:
+    if len(windows) < 2 or windows[0].session is not None:
+        return 5
+    return max(1, windows[1].lines[0] - windows[0].lines[0]) if windows[1].lines and windows[0].lines else 5

@@ -1,0 +1,245 @@
+"""Fit a LogSynergy detector for a target system from prepared sources and target."""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from logsynergy.detector import Detector
+from logsynergy.embedding import SentenceEmbedder
+from logsynergy.errors import InputError
+from logsynergy.metrics import prf
+from logsynergy.model import model_config
+from logsynergy.prepare import PreparedSystem, Say
+from logsynergy.training import TrainResult, predict, train_model
+from logsynergy.windows import Window
+from logsynergy.windowset import WindowSet, collapse
+
+
+@dataclass
+class TrainOptions:
+    """What to train: data budget, ablations and the model preset."""
+
+    preset: str = "cpu"
+    source_windows: int = 50_000
+    target_labelled: int = 5_000
+    max_train_fraction: float = 0.5
+    val_fraction: float = 0.2
+    seed: int = 0
+    use_lei: bool = True
+    use_sufe: bool = True
+    use_da: bool = True
+    balance_systems: bool = True
+    epochs: int | None = None
+    device: str | None = None
+    show_bars: bool = True
+    overrides: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class TargetSplit:
+    train: list[Window]
+    val: list[Window]
+    test: list[Window]
+    notes: list[str]
+
+
+@dataclass
+class FitResult:
+    detector: Detector
+    metrics: dict[str, Any]
+    training: TrainResult
+
+
+def split_target(windows: Sequence[Window], options: TrainOptions, overlap_gap: int) -> TargetSplit:
+    """Earliest windows train (labelled), the later rest tests; the train part's last slice validates."""
+    notes: list[str] = []
+    cap = int(len(windows) * options.max_train_fraction)
+    wanted = options.target_labelled
+    n_train = min(wanted, cap)
+    if wanted > cap:
+        notes.append(
+            f"target_labelled {wanted} capped to {n_train} "
+            f"({options.max_train_fraction:.0%} of the target's {len(windows)} windows)"
+        )
+    if n_train == 0:
+        # zero-label mode: the earliest part is still seen, without labels, for domain adaptation
+        n_unlabelled = cap
+        return TargetSplit(
+            list(windows[:n_unlabelled]), [], list(windows[n_unlabelled + overlap_gap :]), notes
+        )
+    n_val = max(1, round(n_train * options.val_fraction)) if n_train >= 10 else 0
+    train = list(windows[: n_train - n_val])
+    val = list(windows[n_train - n_val + overlap_gap : n_train]) if n_val else []
+    test = list(windows[n_train + overlap_gap :])
+    return TargetSplit(train, val, test, notes)
+
+
+def balance_systems(data: WindowSet) -> None:
+    """Rescale weights in place so that every system carries the same total weight in the losses:
+    a small labelled target is not drowned by large sources."""
+    systems = np.unique(data.system)
+    share = data.weight.sum() / len(systems)
+    for k in systems:
+        rows = data.system == k
+        for label in (0.0, 1.0):
+            cls = rows & (data.label == label)
+            if cls.any() and (rows & (data.label >= 0) & (data.label != label)).any():
+                data.weight[cls] *= 0.5 * data.weight[rows & (data.label >= 0)].sum() / data.weight[cls].sum()
+        data.weight[rows] *= share / data.weight[rows].sum()
+
+
+def template_sentence(template_text: str) -> str:
+    """The template itself as text, parameters dropped (the no-LEI ablation embeds this)."""
+    return re.sub(r"\s+", " ", template_text.replace("<*>", " ")).strip() or template_text
+
+
+def embedding_texts(system: PreparedSystem, use_lei: bool) -> dict[str, str]:
+    texts = {}
+    for tid, template in system.parser.templates.items():
+        entry = system.store.get(tid) if use_lei else None
+        texts[tid] = entry.text if entry is not None else template_sentence(template.text)
+    return texts
+
+
+def _overlap_gap(system: PreparedSystem) -> int:
+    windows = system.windows
+    if len(windows) < 2 or windows[0].session is not None:
+        return 0
+    shared = set(windows[0].lines) & set(windows[1].lines)
+    step = len(windows[0].lines) - len(shared)
+    return max(0, math.ceil(len(windows[0].lines) / max(1, step)) - 1)
+
+
+def fit(
+    target: PreparedSystem,
+    sources: Sequence[PreparedSystem],
+    embedder: SentenceEmbedder,
+    options: TrainOptions,
+    *,
+    say: Say = lambda _m: None,
+    progress: Any = None,
+) -> FitResult:
+    """Train and evaluate one detector; metrics are measured on the target's later windows."""
+    started = time.perf_counter()
+    systems = [*sources, target]
+    texts_by_system = [embedding_texts(s, options.use_lei) for s in systems]
+    flat = [text for texts in texts_by_system for text in texts.values()]
+    vectors = embedder.embed(flat)
+    table = torch.from_numpy(np.vstack([np.zeros((1, vectors.shape[1]), np.float32), vectors]))
+    rows: list[dict[str, int]] = []
+    offset = 1
+    for texts in texts_by_system:
+        rows.append({tid: offset + i for i, tid in enumerate(texts)})
+        offset += len(texts)
+    config = model_config(
+        options.preset,
+        embed_dim=int(vectors.shape[1]),
+        n_systems=len(systems),
+        use_sufe=options.use_sufe,
+        use_da=options.use_da and bool(sources),
+        epochs=options.epochs,
+        **options.overrides,
+    )
+    split = split_target(target.windows, options, _overlap_gap(target))
+    if not split.test:
+        raise InputError(f"target {target.spec.name!r} has too few windows to keep a test part")
+    rng = np.random.default_rng(options.seed)
+    parts, val_parts = [], []
+    for k, source in enumerate(sources):
+        chosen = source.windows
+        if len(chosen) > options.source_windows:
+            keep = np.sort(rng.choice(len(chosen), options.source_windows, replace=False))
+            chosen = [chosen[i] for i in keep]
+        held = set(rng.choice(len(chosen), max(1, len(chosen) // 10), replace=False).tolist())
+        parts.append(
+            collapse(
+                [w for i, w in enumerate(chosen) if i not in held],
+                rows[k],
+                system=k,
+                domain=0,
+                max_events=config.max_events,
+            )
+        )
+        val_parts.append(
+            collapse(
+                [w for i, w in enumerate(chosen) if i in held],
+                rows[k],
+                system=k,
+                domain=0,
+                max_events=config.max_events,
+            )
+        )
+    t = len(sources)
+    zero_label = options.target_labelled == 0
+    parts.append(
+        collapse(
+            split.train, rows[t], system=t, domain=1, max_events=config.max_events, drop_labels=zero_label
+        )
+    )
+    train_set = WindowSet.concat(parts)
+    if options.balance_systems:
+        balance_systems(train_set)
+    val_set = collapse(split.val, rows[t], system=t, domain=1, max_events=config.max_events)
+    calibration = "target"
+    if not (val_set.label > 0).any():
+        if not sources:
+            calibration = "none"
+        else:
+            val_set = WindowSet.concat([val_set, *val_parts])
+            calibration = "target+sources" if len(split.val) else "sources"
+    if not (train_set.label >= 0).any():
+        raise InputError("no labelled windows to train on: give target labels or labelled sources")
+    say(
+        f"training {options.preset} model on {int(train_set.windows):,} windows "
+        f"({len(train_set):,} unique) from {len(systems)} systems"
+    )
+    result = train_model(
+        config,
+        table,
+        train_set,
+        val_set if len(val_set) else None,
+        seed=options.seed,
+        device=options.device,
+        progress=progress,
+        show_bars=options.show_bars,
+    )
+    test_set = collapse(split.test, rows[t], system=t, domain=1, max_events=config.max_events)
+    scores = predict(result.model, table.to(next(result.model.parameters()).device), test_set)
+    labelled = test_set.label >= 0
+    measured = prf(test_set.label[labelled], scores[labelled] >= result.threshold, test_set.weight[labelled])
+    detector = Detector.from_training(
+        target, result, config, embedder, embedding_texts(target, options.use_lei), options.use_lei
+    )
+    metrics: dict[str, Any] = {
+        **measured.to_dict(),
+        "threshold": result.threshold,
+        "calibration": calibration,
+        "train_windows": int(train_set.windows),
+        "train_unique_windows": len(train_set),
+        "target_train_windows": len(split.train) + len(split.val),
+        "target_labelled": 0 if zero_label else len(split.train) + len(split.val),
+        "test_windows": int(test_set.windows),
+        "test_anomalies": int(test_set.weight[test_set.label > 0].sum()),
+        "train_seconds": round(time.perf_counter() - started, 2),
+        "best_epoch": result.best_epoch,
+        "val_f1": result.val_f1,
+        "target": target.spec.name,
+        "sources": [s.spec.name for s in sources],
+        "preset": options.preset,
+        "seed": options.seed,
+        "use_lei": options.use_lei,
+        "use_sufe": options.use_sufe,
+        "use_da": config.use_da,
+        "notes": split.notes + target.notes,
+        "history": result.history,
+    }
+    detector.metrics = metrics
+    return FitResult(detector, metrics, result)

@@ -1,0 +1,53 @@
+"""The generic format for users' own systems: one JSON object per line.
+
+`{"message": str, "label": 0|1|true|false|null (optional), "session": str (optional),
+"timestamp": any (optional)}`. Windowing is "session" when every record has a session, else "sliding".
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from logsynergy.loaders.base import finish, iter_lines
+from logsynergy.records import LoadedLog, LoadReport, LogRecord
+
+
+def parse_object(text: str) -> LogRecord | str:
+    """A record without line_no/raw (filled by the caller), or why the line is malformed."""
+    try:
+        obj = json.loads(text)
+    except ValueError as e:
+        return f"not JSON ({e.msg})"
+    if not isinstance(obj, dict):
+        return f"a JSON {type(obj).__name__}, not an object"
+    message = obj.get("message")
+    if not isinstance(message, str):
+        return "no string `message`"
+    label = obj.get("label")
+    if label is not None:
+        if isinstance(label, bool):
+            label = int(label)
+        elif not (isinstance(label, int) and label in (0, 1)):
+            return f"label {label!r} is not 0, 1, true or false"
+    session = obj.get("session")
+    if session is not None:
+        if isinstance(session, bool) or not isinstance(session, str | int):
+            return f"session {session!r} is not a string"
+        session = str(session) or None
+    ts = obj.get("timestamp")
+    return LogRecord(0, message, "", label=label, session=session, timestamp=None if ts is None else str(ts))
+
+
+def load_jsonl(path: Path, max_lines: int | None) -> LoadedLog:
+    report = LoadReport(str(path))
+    records: list[LogRecord] = []
+    for line_no, text in iter_lines(path, report, max_lines):
+        parsed = parse_object(text)
+        if isinstance(parsed, str):
+            report.add_malformed(line_no, parsed)
+            continue
+        parsed.line_no, parsed.raw = line_no, text
+        records.append(parsed)
+    windowing = "session" if records and all(r.session is not None for r in records) else "sliding"
+    return finish(records, report, "jsonl", windowing=windowing)

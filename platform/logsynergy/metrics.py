@@ -1,0 +1,57 @@
+"""Precision, recall and F1 on the anomalous class, and the threshold that maximises F1."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Scores:
+    precision: float
+    recall: float
+    f1: float
+    tp: float
+    fp: float
+    fn: float
+
+    def to_dict(self) -> dict[str, float]:
+        return asdict(self)
+
+
+def prf(labels: np.ndarray, predicted: np.ndarray, weights: np.ndarray | None = None) -> Scores:
+    """Weighted counts (a weight is how many identical windows a row stands for)."""
+    w = np.ones(len(labels)) if weights is None else np.asarray(weights, dtype=float)
+    y, p = np.asarray(labels).astype(bool), np.asarray(predicted).astype(bool)
+    tp, fp, fn = float(w[y & p].sum()), float(w[~y & p].sum()), float(w[y & ~p].sum())
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return Scores(precision, recall, f1, tp, fp, fn)
+
+
+def best_threshold(
+    scores: np.ndarray, labels: np.ndarray, weights: np.ndarray | None = None
+) -> tuple[float, float]:
+    """The threshold with the highest F1 (midpoint between neighbouring scores) and that F1.
+
+    Returns (0.5, 0.0) when the labels hold no anomaly: there is nothing to calibrate on."""
+    y = np.asarray(labels).astype(bool)
+    w = np.ones(len(y)) if weights is None else np.asarray(weights, dtype=float)
+    if not y.any():
+        return 0.5, 0.0
+    order = np.argsort(-scores, kind="stable")
+    s, yy, ww = scores[order], y[order], w[order]
+    tp = np.cumsum(ww * yy)
+    fp = np.cumsum(ww * ~yy)
+    total_pos = tp[-1]
+    # only cut between distinct scores
+    last_of_run = np.r_[s[1:] != s[:-1], True]
+    precision = tp / np.maximum(tp + fp, 1e-12)
+    recall = tp / total_pos
+    f1 = np.where(precision + recall > 0, 2 * precision * recall / np.maximum(precision + recall, 1e-12), 0)
+    f1 = np.where(last_of_run, f1, -1)
+    i = int(np.argmax(f1))
+    threshold = float((s[i] + s[i + 1]) / 2) if i + 1 < len(s) else float(s[i]) * 0.5
+    return threshold, float(f1[i])

@@ -1,0 +1,81 @@
+"""`systems.yaml`: which logs belong to which system, in which format, with which labels."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from logsynergy.errors import ConfigError, InputError
+
+FORMATS = ("bgl", "thunderbird", "spirit", "structured", "hdfs", "openstack", "jsonl")
+
+
+@dataclass(frozen=True)
+class SystemSpec:
+    """One system: its log, optional labels and ready-made interpretations, and a description for LEI."""
+
+    name: str
+    format: str
+    path: Path
+    labels: Path | None = None
+    description: str = ""
+    interpretations: Path | None = None
+    windowing: str | None = None
+
+
+def _resolve(base: Path, value: Any, field_name: str, system: str) -> Path:
+    if not isinstance(value, str) or not value:
+        raise ConfigError(f"system {system!r}: '{field_name}' must be a non-empty path")
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else (base / path)
+
+
+def parse_systems(data: Any, base: Path, source: str = "systems file") -> dict[str, SystemSpec]:
+    """Validate the `systems: [...]` structure; relative paths are resolved against `base`."""
+    if not isinstance(data, Mapping) or not isinstance(data.get("systems"), list) or not data["systems"]:
+        raise ConfigError(f"{source}: expected a top-level 'systems:' list with at least one entry")
+    specs: dict[str, SystemSpec] = {}
+    for i, entry in enumerate(data["systems"], 1):
+        if not isinstance(entry, Mapping):
+            raise ConfigError(f"{source}: entry {i} of 'systems' is not a mapping")
+        name = entry.get("name")
+        if not isinstance(name, str) or not name.strip():
+            raise ConfigError(f"{source}: entry {i} has no 'name'")
+        if name in specs:
+            raise ConfigError(f"{source}: system {name!r} is listed twice")
+        fmt = entry.get("format")
+        if fmt not in FORMATS:
+            raise InputError(f"system {name!r}: unknown format {fmt!r}; known formats: {', '.join(FORMATS)}")
+        windowing = entry.get("windowing")
+        if windowing not in (None, "sliding", "session"):
+            raise ConfigError(f"system {name!r}: windowing must be 'sliding' or 'session'")
+        specs[name] = SystemSpec(
+            name=name,
+            format=fmt,
+            path=_resolve(base, entry.get("path"), "path", name),
+            labels=_resolve(base, entry["labels"], "labels", name) if entry.get("labels") else None,
+            description=str(entry.get("description") or ""),
+            interpretations=(
+                _resolve(base, entry["interpretations"], "interpretations", name)
+                if entry.get("interpretations")
+                else None
+            ),
+            windowing=windowing,
+        )
+    return specs
+
+
+def load_systems(path: str | Path) -> dict[str, SystemSpec]:
+    """Read and validate a systems.yaml file."""
+    file = Path(path)
+    if not file.is_file():
+        raise InputError(f"systems file not found: {file}")
+    try:
+        data = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{file}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    return parse_systems(data, file.resolve().parent, str(file))

@@ -120,13 +120,14 @@ def detect(
 
 @interpretations_app.command("export")
 def interpretations_export(
-    artifact: Annotated[Path, typer.Argument(help="detector artifact directory")],
+    source: Annotated[Path, typer.Argument(help="detector artifact directory, or a systems.yaml")],
     file: Annotated[Path, typer.Argument(help="JSONL file to write")],
+    system: Annotated[str | None, typer.Option(help="system to interpret (SOURCE a systems.yaml)")] = None,
 ) -> None:
-    """Write a detector's interpretations as JSONL (template, example, interpretation) for review."""
+    """Write interpretations as JSONL (template, example, interpretation) for review."""
     from logsynergy.interpret_ops import export_interpretations
 
-    count = export_interpretations(artifact, file)
+    count = export_interpretations(source, file, system)
     out.print(f"{count} interpretations written to {file}", highlight=False)
 
 
@@ -171,7 +172,10 @@ def demo(
     from logsynergy.demo import run_demo
 
     run_demo(
-        work_dir, datasets=datasets, force_synthetic=synthetic, say=lambda m: out.print(m, highlight=False)
+        work_dir,
+        datasets=datasets,
+        force_synthetic=synthetic,
+        say=lambda m: out.print(m, highlight=False, soft_wrap=True),
     )
 
 

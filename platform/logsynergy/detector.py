@@ -255,6 +255,7 @@ class Detector:
                 {
                     "line": line_no,
                     "raw": by_line[line_no].raw if line_no in by_line else "",
+                    "message": by_line[line_no].message if line_no in by_line else "",
                     "template_id": tid,
                     "template": template.text,
                     "interpretation": entry.text if entry else "",

@@ -49,6 +49,7 @@ class TargetSplit:
     val: list[Window]
     test: list[Window]
     notes: list[str]
+    labelled: int = 0
 
 
 @dataclass
@@ -79,7 +80,7 @@ def split_target(windows: Sequence[Window], options: TrainOptions, overlap_gap: 
     train = list(windows[: n_train - n_val])
     val = list(windows[n_train - n_val + overlap_gap : n_train]) if n_val else []
     test = list(windows[n_train + overlap_gap :])
-    return TargetSplit(train, val, test, notes)
+    return TargetSplit(train, val, test, notes, n_train)
 
 
 def balance_systems(data: WindowSet) -> None:
@@ -224,8 +225,8 @@ def fit(
         "calibration": calibration,
         "train_windows": int(train_set.windows),
         "train_unique_windows": len(train_set),
-        "target_train_windows": len(split.train) + len(split.val),
-        "target_labelled": 0 if zero_label else len(split.train) + len(split.val),
+        "target_train_windows": len(split.train) if zero_label else split.labelled,
+        "target_labelled": split.labelled,
         "test_windows": int(test_set.windows),
         "test_anomalies": int(test_set.weight[test_set.label > 0].sum()),
         "train_seconds": round(time.perf_counter() - started, 2),

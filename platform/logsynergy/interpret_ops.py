@@ -6,13 +6,28 @@ from pathlib import Path
 
 from logsynergy.detector import Detector
 from logsynergy.errors import InputError
+from logsynergy.interpret import make_interpreter
+from logsynergy.prepare import prepare_system
+from logsynergy.systems import load_systems
 
 
-def export_interpretations(artifact: str | Path, file: str | Path) -> int:
-    """Write the detector's interpretations as JSONL; returns how many."""
-    detector = Detector.load(artifact)
-    detector.store.export_jsonl(file)
-    return len(detector.store)
+def export_interpretations(source: str | Path, file: str | Path, system: str | None = None) -> int:
+    """Write interpretations as JSONL for review; returns how many.
+
+    `source` is a detector artifact directory, or a systems.yaml together with the `system` to parse and
+    interpret (with the configured interpreter, after importing the system's ready-made ones)."""
+    path = Path(source)
+    if path.is_file():
+        if not system:
+            raise InputError("name the --system whose interpretations to export from the systems file")
+        specs = load_systems(path)
+        if system not in specs:
+            raise InputError(f"system {system!r} is not in {path} (known: {', '.join(specs)})")
+        store = prepare_system(specs[system], make_interpreter()).store
+    else:
+        store = Detector.load(path).store
+    store.export_jsonl(file)
+    return len(store)
 
 
 def import_interpretations(artifact: str | Path, file: str | Path) -> int:

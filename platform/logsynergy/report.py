@@ -40,7 +40,8 @@ def render_report(report: dict[str, Any], max_events: int = 10) -> str:
         seen.add(event["template_id"])
         flag = " [new]" if event["new"] else ""
         lines.append(f"  line {event['line']}: {event['interpretation']}{flag}")
-        lines.append(f"      {event['raw'][:140]}")
+        shown = event["message"] if event["raw"].lstrip().startswith("{") else event["raw"]
+        lines.append(f"      {shown[:140]}")
         if len(seen) >= max_events:
             break
     return "\n".join(lines)

@@ -113,7 +113,8 @@ def train_model(
     progress: ProgressCallback | None = None,
     show_bars: bool = True,
 ) -> TrainResult:
-    """Train on `train`, choose the epoch and threshold on `val` (max F1; val loss when it has no anomaly)."""
+    """Train on `train`, choose the epoch and threshold on `val` (max F1, the last epoch among ties;
+    the last epoch and 0.5 when `val` has no anomaly)."""
     started = time.perf_counter()
     seed_everything(seed)
     dev = pick_device(device)
@@ -184,8 +185,9 @@ def train_model(
             vloss = _weighted_bce(scores[labelled], val.label[labelled], val.weight[labelled])
             record.update(val_f1=f1, val_loss=vloss, threshold=thr)
             has_anomaly = bool((val.label[labelled] > 0).any())
-            key = (f1, -vloss) if has_anomaly else (0.0, -vloss)
-            if key > best:
+            # ties in validation F1 go to the later (more trained, lower learning rate) epoch
+            key = (round(f1, 3), float(epoch)) if has_anomaly else (0.0, float(epoch))
+            if key >= best:
                 best, best_state, best_epoch = key, copy.deepcopy(model.state_dict()), epoch
                 threshold, val_f1, calibrated = (thr if has_anomaly else 0.5), f1, has_anomaly
         else:

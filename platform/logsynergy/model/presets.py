@@ -26,9 +26,9 @@ class ModelConfig:
     lambda_mi: float = 0.01
     lambda_da: float = 0.01
     grl_gamma: float = 10.0
-    lr: float = 5e-4
+    lr: float = 1e-3
     weight_decay: float = 0.01
-    batch_size: int = 256
+    batch_size: int = 64
     epochs: int = 10
 
     def to_dict(self) -> dict[str, Any]:

@@ -1,0 +1,1 @@
+"""Benchmarks of the core library (quality and speed), run by `make bench`."""

@@ -1,0 +1,105 @@
+"""Train on synthetic systems through the public entry points, then detect with the saved artifact."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from logsynergy.detector import Detector
+from logsynergy.fit import TrainOptions
+from logsynergy.interpret_ops import export_interpretations, import_interpretations
+from logsynergy.pipeline import train
+from logsynergy.synthetic import generate_system, write_demo_systems
+
+SMALL = TrainOptions(
+    epochs=4, target_labelled=400, show_bars=False, overrides={"hidden": 64, "ffn": 128, "batch_size": 64}
+)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+    root = tmp_path_factory.mktemp("synthetic")
+    systems = write_demo_systems(root, n_lines=5000, seed=3)
+    result = train(
+        systems,
+        "payments",
+        sources=["storage", "compute"],
+        options=SMALL,
+        out=root / "det",
+        say=lambda _m: None,
+    )
+    return root / "det", result.metrics
+
+
+def test_metrics_are_measured_on_later_windows(trained: tuple[Path, dict]):
+    artifact, metrics = trained
+    on_disk = json.loads((artifact / "metrics.json").read_text())
+    for key in ("precision", "recall", "f1", "threshold", "train_windows", "test_windows", "train_seconds"):
+        assert key in on_disk
+    assert on_disk["test_windows"] > 0 and on_disk["test_anomalies"] > 0
+    assert metrics["target_labelled"] == 400
+    assert metrics["sources"] == ["storage", "compute"]
+    assert metrics["f1"] > 0.7, metrics
+    assert 0 < metrics["threshold"] < 1
+
+
+def test_artifact_scores_identically_in_a_fresh_process(trained: tuple[Path, dict], tmp_path: Path):
+    artifact, _ = trained
+    records = generate_system("payments", 600, seed=99)
+    lines = [r["message"] for r in records]
+    log = tmp_path / "new.txt"
+    log.write_text("\n".join(lines) + "\n")
+    here = Detector.load(artifact).score_lines(lines)
+    code = (
+        "import json,sys; from logsynergy.detector import Detector; "
+        f"d=Detector.load({str(artifact)!r}).score_lines(open({str(log)!r}).read().splitlines()); "
+        "print(json.dumps([w.score for w in d.windows]))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    fresh = json.loads(out.stdout)
+    assert len(fresh) == len(here.windows)
+    assert max(abs(a - w.score) for a, w in zip(fresh, here.windows, strict=True)) < 1e-5
+
+
+def test_pattern_cache_and_new_templates(trained: tuple[Path, dict]):
+    artifact, _ = trained
+    detector = Detector.load(artifact)
+    lines = [r["message"] for r in generate_system("payments", 300, seed=5)]
+    first = detector.score_lines(lines)
+    assert first.model_windows > 0
+    second = detector.score_lines(lines)
+    assert second.cache_hits == len(second.windows) and second.model_windows == 0
+    assert [w.score for w in first.windows] == [w.score for w in second.windows]
+    novel = detector.score_lines([*lines[:9], "FATAL quantum flux capacitor melted in rack"])
+    assert novel.new_templates, "an unseen message must be flagged as a new template"
+    assert any(novel.new_templates[0] in w.new_templates for w in novel.windows)
+
+
+def test_reports_explain_anomalous_windows(trained: tuple[Path, dict]):
+    artifact, _ = trained
+    detector = Detector.load(artifact)
+    records = generate_system("payments", 2000, seed=11, anomaly_rate=0.05)
+    detection = detector.score_lines([r["message"] for r in records])
+    assert detection.reports, "faults were injected, some window must be reported"
+    report = detection.reports[0]
+    assert report["score"] >= report["threshold"]
+    assert report["events"] and all(e["interpretation"] for e in report["events"])
+    assert {e["line"] for e in report["events"]} <= set(range(report["first_line"], report["last_line"] + 1))
+
+
+def test_interpretations_export_edit_import(trained: tuple[Path, dict], tmp_path: Path):
+    artifact, _ = trained
+    exported = tmp_path / "lei.jsonl"
+    count = export_interpretations(artifact, exported)
+    rows = [json.loads(line) for line in exported.read_text().splitlines()]
+    assert count == len(rows) > 5
+    rows[0]["interpretation"] = "Operator reviewed: payment gateway timed out; checkout is failing."
+    rows[0]["reviewed"] = True
+    exported.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    assert import_interpretations(artifact, exported) == 1
+    reloaded = Detector.load(artifact)
+    assert reloaded.store.get(rows[0]["template_id"]).text.startswith("Operator reviewed")

@@ -21,7 +21,7 @@ test: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q -p no:cacheprovider
 
 bench: $(STAMP)
-	HF_HUB_OFFLINE=1 $(BIN)/python -m logsynergy.bench.core_figures --out runs/bench
+	HF_HUB_OFFLINE=1 $(BIN)/logsynergy bench --config examples/bench.yaml --out runs/bench
 
 lint: $(STAMP)
 	$(BIN)/ruff check platform tests

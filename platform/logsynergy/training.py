@@ -124,7 +124,10 @@ def train_model(
     club_optimiser = (
         torch.optim.Adam(model.club.parameters(), lr=config.lr) if model.club is not None else None
     )
-    steps_per_epoch = max(1, math.ceil(len(train) / config.batch_size))
+    # few unique patterns must still get enough optimiser steps: an epoch then repeats the data
+    steps_per_epoch = max(
+        1, math.ceil(len(train) / config.batch_size), math.ceil(config.min_steps / config.epochs)
+    )
     total_steps = steps_per_epoch * config.epochs
     schedule = torch.optim.lr_scheduler.OneCycleLR(
         optimiser, max_lr=config.lr, total_steps=total_steps, pct_start=0.1, anneal_strategy="cos"
@@ -144,7 +147,8 @@ def train_model(
     step = 0
     for epoch in range(1, config.epochs + 1):
         model.train()
-        order = generator.permutation(len(train))
+        passes = math.ceil(steps_per_epoch * config.batch_size / max(1, len(train)))
+        order = np.concatenate([generator.permutation(len(train)) for _ in range(passes)])
         sums: dict[str, float] = {}
         bar = tqdm(
             range(steps_per_epoch), desc=f"epoch {epoch}/{config.epochs}", leave=False, disable=not show_bars

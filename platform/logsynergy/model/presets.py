@@ -30,6 +30,7 @@ class ModelConfig:
     weight_decay: float = 0.01
     batch_size: int = 64
     epochs: int = 10
+    min_steps: int = 300  # optimiser steps at least, however few unique windows there are
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

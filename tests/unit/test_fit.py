@@ -1,0 +1,58 @@
+import numpy as np
+
+from logsynergy.fit import TrainOptions, balance_systems, split_target, template_sentence
+from logsynergy.windows import Window
+from logsynergy.windowset import WindowSet, clip_events, collapse
+
+
+def windows(n: int) -> list[Window]:
+    return [Window((f"e{i % 3}",), i % 2, (i,)) for i in range(n)]
+
+
+def test_split_is_chronological_and_capped():
+    data = windows(100)
+    split = split_target(data, TrainOptions(target_labelled=5000), gap=1)
+    assert split.labelled == 50 and split.notes and "capped" in split.notes[0]
+    seen = split.train + split.val
+    assert max(w.lines[0] for w in seen) < min(w.lines[0] for w in split.test)
+    assert split.test[0].lines[0] == 51  # one window of gap: overlapping windows never straddle the cut
+    assert len(split.val) == 9 and len(split.train) == 40
+
+
+def test_zero_label_split_keeps_unlabelled_history_for_adaptation():
+    split = split_target(windows(100), TrainOptions(target_labelled=0), gap=0)
+    assert split.labelled == 0 and not split.val
+    assert len(split.train) == 50 and len(split.test) == 50
+
+
+def test_collapse_counts_identical_windows():
+    data = [Window(("a", "b"), 0, (1, 2)), Window(("a", "b"), 0, (3, 4)), Window(("a", "b"), 1, (5, 6))]
+    result = collapse(data, {"a": 1, "b": 2}, system=0, domain=1, max_events=10)
+    assert len(result) == 2 and result.windows == 3
+    assert sorted(result.weight.tolist()) == [1.0, 2.0]
+    unlabelled = collapse(data, {"a": 1, "b": 2}, system=0, domain=1, max_events=10, drop_labels=True)
+    assert len(unlabelled) == 1 and unlabelled.label[0] == -1
+
+
+def test_long_sessions_keep_head_and_tail():
+    events = tuple(str(i) for i in range(100))
+    clipped = clip_events(events, 10)
+    assert clipped == ("0", "1", "2", "3", "4", "95", "96", "97", "98", "99")
+
+
+def test_balance_gives_target_half_and_each_class_half():
+    n_source, n_target = 1000, 100
+    label = np.r_[np.zeros(990), np.ones(10), np.zeros(95), np.ones(5)].astype(np.float32)
+    system = np.r_[np.zeros(n_source), np.ones(n_target)].astype(np.int64)
+    data = WindowSet(np.ones((1100, 2), np.int64), label, system, system.copy(), np.ones(1100, np.float32))
+    total = data.weight.sum()
+    balance_systems(data, target=1, target_share=0.5)
+    assert np.isclose(data.weight.sum(), total)
+    target = data.system == 1
+    assert np.isclose(data.weight[target].sum(), total / 2)
+    assert np.isclose(data.weight[target & (data.label == 1)].sum(), total / 4)
+    assert np.isclose(data.weight[~target & (data.label == 1)].sum(), total / 4)
+
+
+def test_no_lei_text_drops_parameters():
+    assert template_sentence("Receiving block <*> src: <*> dest: <*>") == "Receiving block src: dest:"

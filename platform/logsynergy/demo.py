@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -87,7 +88,7 @@ def run_demo(
     embedder = SentenceEmbedder()
     prepared = [prepare_system(specs[n], interpreter, say=say) for n in [*source_names, target_name]]
     target = prepared[-1]
-    options = TrainOptions(target_labelled=min(1000, len(target.windows) // 2))
+    options = TrainOptions(target_labelled=min(1000, len(target.windows) // 2), show_bars=sys.stderr.isatty())
     result = fit(target, prepared[:-1], embedder, options, say=say)
     artifact = result.detector.save(work_dir / "detector")
     m = result.metrics

@@ -126,6 +126,35 @@ def overlap_gap(system: PreparedSystem) -> int:
     return max(0, math.ceil(len(windows[0].lines) / max(1, step)) - 1)
 
 
+def embedding_table(
+    systems: Sequence[PreparedSystem], embedder: SentenceEmbedder, use_lei: bool
+) -> tuple[torch.Tensor, list[dict[str, int]]]:
+    """One embedding row per (system, template), row 0 = padding; per system: template id → row."""
+    texts_by_system = [embedding_texts(s, use_lei) for s in systems]
+    vectors = embedder.embed([text for texts in texts_by_system for text in texts.values()])
+    table = torch.from_numpy(np.vstack([np.zeros((1, vectors.shape[1]), np.float32), vectors]))
+    rows: list[dict[str, int]] = []
+    offset = 1
+    for texts in texts_by_system:
+        rows.append({tid: offset + i for i, tid in enumerate(texts)})
+        offset += len(texts)
+    return table, rows
+
+
+def sample_source(
+    windows: Sequence[Window], budget: int, rng: np.random.Generator
+) -> tuple[list[Window], list[Window]]:
+    """At most `budget` windows of a source (seeded), split 90/10 into training and held-out windows."""
+    chosen = list(windows)
+    if len(chosen) > budget:
+        chosen = [chosen[i] for i in np.sort(rng.choice(len(chosen), budget, replace=False))]
+    held = set(rng.choice(len(chosen), max(1, len(chosen) // 10), replace=False).tolist())
+    return (
+        [w for i, w in enumerate(chosen) if i not in held],
+        [w for i, w in enumerate(chosen) if i in held],
+    )
+
+
 def fit(
     target: PreparedSystem,
     sources: Sequence[PreparedSystem],
@@ -138,18 +167,10 @@ def fit(
     """Train and evaluate one detector; metrics are measured on the target's later windows."""
     started = time.perf_counter()
     systems = [*sources, target]
-    texts_by_system = [embedding_texts(s, options.use_lei) for s in systems]
-    flat = [text for texts in texts_by_system for text in texts.values()]
-    vectors = embedder.embed(flat)
-    table = torch.from_numpy(np.vstack([np.zeros((1, vectors.shape[1]), np.float32), vectors]))
-    rows: list[dict[str, int]] = []
-    offset = 1
-    for texts in texts_by_system:
-        rows.append({tid: offset + i for i, tid in enumerate(texts)})
-        offset += len(texts)
+    table, rows = embedding_table(systems, embedder, options.use_lei)
     config = model_config(
         options.preset,
-        embed_dim=int(vectors.shape[1]),
+        embed_dim=int(table.shape[1]),
         n_systems=len(systems),
         use_sufe=options.use_sufe,
         use_da=options.use_da and bool(sources),
@@ -164,29 +185,9 @@ def fit(
     rng = np.random.default_rng(options.seed)
     parts, val_parts = [], []
     for k, source in enumerate(sources):
-        chosen = source.windows
-        if len(chosen) > options.source_windows:
-            keep = np.sort(rng.choice(len(chosen), options.source_windows, replace=False))
-            chosen = [chosen[i] for i in keep]
-        held = set(rng.choice(len(chosen), max(1, len(chosen) // 10), replace=False).tolist())
-        parts.append(
-            collapse(
-                [w for i, w in enumerate(chosen) if i not in held],
-                rows[k],
-                system=k,
-                domain=0,
-                max_events=config.max_events,
-            )
-        )
-        val_parts.append(
-            collapse(
-                [w for i, w in enumerate(chosen) if i in held],
-                rows[k],
-                system=k,
-                domain=0,
-                max_events=config.max_events,
-            )
-        )
+        train_part, held_part = sample_source(source.windows, options.source_windows, rng)
+        parts.append(collapse(train_part, rows[k], system=k, domain=0, max_events=config.max_events))
+        val_parts.append(collapse(held_part, rows[k], system=k, domain=0, max_events=config.max_events))
     t = len(sources)
     zero_label = options.target_labelled == 0 or not options.use_target_labels
     parts.append(

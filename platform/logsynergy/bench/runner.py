@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import platform as std_platform
 import statistics
 import time
@@ -90,8 +91,6 @@ def run_bench(config: BenchConfig, out: Path, *, say: Say = print) -> dict[str, 
 
 
 def _cores() -> int:
-    import os
-
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 

@@ -99,10 +99,7 @@ def run_demo(
     detector = Detector.load(artifact)
     cut = max(max(w.lines) for w in target.windows[: m["target_train_windows"]])
     unseen = [r for r in target.log.records if r.line_no > cut]
-    if target.log.session_labels:
-        for record in unseen:
-            if record.session in target.log.session_labels:
-                record.label = target.log.session_labels[record.session]
+    target.log.label_records_by_session(unseen)
     detection = detector.score_records(unseen)
     summary = detection_summary(detection)
     say(

@@ -68,8 +68,5 @@ def detect_file(
     """Score a whole log file with a saved detector (its training format unless `fmt` is given)."""
     detector = Detector.load(artifact)
     log = load_log(fmt or detector.settings.format, log_file, labels)
-    if log.session_labels:
-        for record in log.records:
-            if record.session in log.session_labels and record.label is None:
-                record.label = log.session_labels[record.session]
+    log.label_records_by_session()
     return detector.score_records(log.records)

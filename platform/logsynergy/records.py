@@ -45,6 +45,14 @@ class LoadedLog:
     windowing: Windowing = "sliding"
     session_labels: dict[str, int] | None = None
 
+    def label_records_by_session(self, records: list[LogRecord] | None = None) -> None:
+        """Give unlabelled records their session's label (for scoring outside session windowing)."""
+        if not self.session_labels:
+            return
+        for record in self.records if records is None else records:
+            if record.label is None and record.session in self.session_labels:
+                record.label = self.session_labels[record.session]
+
     @property
     def labelled(self) -> bool:
         if self.session_labels is not None:

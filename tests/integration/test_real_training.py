@@ -7,43 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-import yaml
-
-
-def write_systems(datasets: Path, out: Path) -> Path:
-    interpretations = datasets.parent / "interpretations"
-    systems = [
-        {
-            "name": "hdfs",
-            "format": "hdfs",
-            "path": str(datasets / "hdfs/loglead_2pct/hdfs_events_2percent.csv.gz"),
-            "labels": str(datasets / "hdfs/loglead_2pct/hdfs_seqs_2percent_labels.csv"),
-            "description": "Hadoop distributed file system",
-            "interpretations": str(interpretations / "hdfs.jsonl"),
-        },
-        {
-            "name": "openstack",
-            "format": "openstack",
-            "path": str(datasets / "openstack/nova_fault_injection/openstack-nova-sample.log"),
-            "labels": str(next((datasets / "openstack/nova_fault_injection").glob("instance_labels*.csv"))),
-            "description": "OpenStack nova compute service",
-            "interpretations": str(interpretations / "openstack.jsonl"),
-        },
-        {
-            "name": "bgl",
-            "format": "bgl",
-            "path": str(datasets / "bgl/alert_slice_2005-11-21/BGL_2005-11-21_slice.log"),
-            "description": "IBM BlueGene/L supercomputer",
-            "interpretations": str(interpretations / "bgl.jsonl"),
-        },
-    ]
-    path = out / "systems.yaml"
-    path.write_text(yaml.safe_dump({"systems": systems}))
-    return path
+from logsynergy.demo import real_systems
 
 
 def test_train_bgl_from_hdfs_and_openstack_then_detect(shared_datasets: Path, tmp_path: Path):
-    systems = write_systems(shared_datasets, tmp_path)
+    systems = real_systems(shared_datasets, tmp_path)
+    assert systems is not None
     artifact = tmp_path / "bgl-detector"
     train = subprocess.run(
         [

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo test bench lint format
+.PHONY: venv demo test bench bench-serve lint format helm-check
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,9 +24,12 @@ bench: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/logsynergy bench --config examples/bench.yaml --out runs/bench
 
 lint: $(STAMP)
-	$(BIN)/ruff check platform tests
-	$(BIN)/ruff format --check platform tests
+	$(BIN)/ruff check platform api workers tests scripts
+	$(BIN)/ruff format --check platform api workers tests scripts
 
 format: $(STAMP)
-	$(BIN)/ruff format platform tests
-	$(BIN)/ruff check --fix platform tests
+	$(BIN)/ruff format platform api workers tests scripts
+	$(BIN)/ruff check --fix platform api workers tests scripts
+
+helm-check: $(STAMP)
+	$(BIN)/python scripts/helm_check.py

@@ -19,3 +19,15 @@ class InterpreterError(LogSynergyError):
 
 class ArtifactError(LogSynergyError):
     """A detector artifact is missing, incomplete or of an incompatible version."""
+
+
+class StoreError(LogSynergyError):
+    """The object store failed or refused an operation."""
+
+
+class ObjectNotFound(StoreError):
+    """No object under the requested key."""
+
+
+class ObjectTooLarge(InputError):
+    """An upload went over its size limit; nothing was stored."""

@@ -1,0 +1,208 @@
+"""The full `logsynergy` command: the core commands plus the platform (`up`, `api`) and its API clients."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from logsynergy.cli import app, console, out
+from logsynergy.cli import main as core_main
+from logsynergy_api.client import PlatformClient
+
+systems_app = typer.Typer(no_args_is_help=True, help="Systems of your tenant (through the API).")
+datasets_app = typer.Typer(no_args_is_help=True, help="Datasets of a system (through the API).")
+jobs_app = typer.Typer(no_args_is_help=True, help="Training jobs (through the API).")
+models_app = typer.Typer(no_args_is_help=True, help="Model versions of a system (through the API).")
+for sub, name in (
+    (systems_app, "systems"),
+    (datasets_app, "datasets"),
+    (jobs_app, "jobs"),
+    (models_app, "models"),
+):
+    app.add_typer(sub, name=name)
+
+Url = Annotated[str | None, typer.Option("--url", help="API URL (env LOGSYNERGY_API_URL)")]
+Key = Annotated[str | None, typer.Option("--key", help="API key (env LOGSYNERGY_API_KEY)")]
+
+
+def show(data: Any) -> None:
+    out.print_json(json.dumps(data, default=str))
+
+
+@app.command()
+def up(
+    cpus: Annotated[int | None, typer.Option(help="CPUs the local Ray may use (default: all)")] = None,
+    no_serving: Annotated[
+        bool, typer.Option("--no-serving", help="do not deploy the detection service")
+    ] = False,
+) -> None:
+    """Run the local platform (Ray head + dashboard, detection service, API, scheduler) until Ctrl-C."""
+    from logsynergy_api.local import run_local
+    from logsynergy_api.settings import get_settings
+
+    run_local(
+        get_settings(), num_cpus=cpus, serving=not no_serving, say=lambda m: out.print(m, highlight=False)
+    )
+
+
+@app.command("api")
+def api_server() -> None:
+    """Run the API and scheduler against a Ray cluster (LOGSYNERGY_RAY_ADDRESS): what the Helm chart runs."""
+    import uvicorn
+
+    from logsynergy.errors import ConfigError
+    from logsynergy_api.context import Platform
+    from logsynergy_api.local import ray_environment
+    from logsynergy_api.main import bootstrap, create_app
+    from logsynergy_api.settings import get_settings
+    from logsynergy_workers.launcher import RayJobLauncher
+
+    settings = get_settings()
+    if not settings.ray_address:
+        raise ConfigError(
+            "set LOGSYNERGY_RAY_ADDRESS to the Ray dashboard URL, or run `logsynergy up` locally"
+        )
+    ray_environment()
+    platform = Platform.build(settings, RayJobLauncher(settings.ray_address, settings.worker_python))
+    generated = bootstrap(platform)
+    if generated:
+        console.print(f"admin API key (shown once): {generated}")
+    uvicorn.run(create_app(platform), host=settings.api_host, port=settings.api_port)
+
+
+@systems_app.command("list")
+def systems_list(url: Url = None, key: Key = None) -> None:
+    show(PlatformClient(url, key).request("GET", "/v1/systems"))
+
+
+@systems_app.command("create")
+def systems_create(
+    name: str,
+    fmt: Annotated[str, typer.Option("--format", help="log format")],
+    role: Annotated[str, typer.Option(help="source or target")] = "target",
+    description: Annotated[str, typer.Option(help="one line; goes into the LEI prompt")] = "",
+    url: Url = None,
+    key: Key = None,
+) -> None:
+    show(PlatformClient(url, key).create_system(name, fmt, role, description))
+
+
+@systems_app.command("delete")
+def systems_delete(name: str, url: Url = None, key: Key = None) -> None:
+    PlatformClient(url, key).request("DELETE", f"/v1/systems/{name}")
+    out.print(f"deleted {name}")
+
+
+@datasets_app.command("upload")
+def datasets_upload(
+    system: str,
+    log: Path,
+    labels: Annotated[Path | None, typer.Option()] = None,
+    url: Url = None,
+    key: Key = None,
+) -> None:
+    show(PlatformClient(url, key).upload(system, log, labels))
+
+
+@datasets_app.command("list")
+def datasets_list(system: str, url: Url = None, key: Key = None) -> None:
+    show(PlatformClient(url, key).request("GET", f"/v1/systems/{system}/datasets"))
+
+
+@app.command()
+def onboard(
+    name: str,
+    fmt: Annotated[str, typer.Option("--format", help="log format")],
+    log: Annotated[Path, typer.Option(help="log file to upload")],
+    labels: Annotated[Path | None, typer.Option(help="labels file (hdfs, openstack)")] = None,
+    description: Annotated[str, typer.Option(help="one line; goes into the LEI prompt")] = "",
+    sources: Annotated[str | None, typer.Option(help="comma-separated sources (default: automatic)")] = None,
+    target_labelled: Annotated[int, typer.Option(help="labelled windows to use; 0 for none")] = 5000,
+    wait: Annotated[bool, typer.Option(help="follow the job to its end")] = True,
+    url: Url = None,
+    key: Key = None,
+) -> None:
+    """Create a target system, upload its log and start its training job, in one go."""
+    client = PlatformClient(url, key)
+    client.create_system(name, fmt, "target", description)
+    dataset = client.upload(name, log, labels)
+    out.print(f"uploaded {dataset['lines']:,} lines ({dataset['windows']:,} windows) to {name}")
+    chosen = sources.split(",") if sources else None
+    job = client.create_job(name, sources=chosen, target_labelled=target_labelled)
+    out.print(f"job {job['id']} queued; sources: {', '.join(job['sources'])}")
+    if wait:
+        _follow(client, job["id"])
+
+
+def _follow(client: PlatformClient, job_id: str) -> None:
+    last: list[str] = [""]
+
+    def progress(job: dict) -> None:
+        p = job.get("progress") or {}
+        line = f"{job['status']:9} {p.get('stage', '')} epoch {p.get('epoch', '-')}/{p.get('epochs', '-')}"
+        if p.get("val_f1") is not None:
+            line += f" val F1 {p['val_f1']:.3f}"
+        if line != last[0]:
+            out.print(line, highlight=False)
+            last[0] = line
+
+    job = client.wait_job(job_id, on_progress=progress)
+    show({k: job[k] for k in ("id", "status", "model_version", "metrics", "error")})
+
+
+@jobs_app.command("list")
+def jobs_list(status: Annotated[str | None, typer.Option()] = None, url: Url = None, key: Key = None) -> None:
+    show(PlatformClient(url, key).request("GET", "/v1/jobs", params={"status": status} if status else None))
+
+
+@jobs_app.command("create")
+def jobs_create(
+    target: str,
+    sources: Annotated[str | None, typer.Option(help="comma-separated (default: automatic)")] = None,
+    target_labelled: Annotated[int, typer.Option()] = 5000,
+    preset: Annotated[str, typer.Option()] = "cpu",
+    priority: Annotated[int, typer.Option()] = 0,
+    wait: Annotated[bool, typer.Option(help="follow the job to its end")] = False,
+    url: Url = None,
+    key: Key = None,
+) -> None:
+    client = PlatformClient(url, key)
+    chosen = sources.split(",") if sources else None
+    job = client.create_job(
+        target, sources=chosen, target_labelled=target_labelled, preset=preset, priority=priority
+    )
+    show(job)
+    if wait:
+        _follow(client, job["id"])
+
+
+@jobs_app.command("show")
+def jobs_show(job_id: str, url: Url = None, key: Key = None) -> None:
+    show(PlatformClient(url, key).request("GET", f"/v1/jobs/{job_id}"))
+
+
+@jobs_app.command("cancel")
+def jobs_cancel(job_id: str, url: Url = None, key: Key = None) -> None:
+    show(PlatformClient(url, key).request("POST", f"/v1/jobs/{job_id}/cancel"))
+
+
+@jobs_app.command("logs")
+def jobs_logs(job_id: str, url: Url = None, key: Key = None) -> None:
+    out.print(PlatformClient(url, key).request("GET", f"/v1/jobs/{job_id}/logs"), highlight=False)
+
+
+@models_app.command("list")
+def models_list(system: str, url: Url = None, key: Key = None) -> None:
+    show(PlatformClient(url, key).request("GET", f"/v1/systems/{system}/models"))
+
+
+@models_app.command("activate")
+def models_activate(system: str, version: int, url: Url = None, key: Key = None) -> None:
+    show(PlatformClient(url, key).request("POST", f"/v1/systems/{system}/models/{version}/activate"))
+
+
+def main() -> None:
+    core_main()

@@ -1,0 +1,115 @@
+"""The local platform of `logsynergy up`: a Ray head with its dashboard, the Serve app, API and scheduler."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from logsynergy_api.settings import Settings
+
+log = logging.getLogger(__name__)
+
+RAY_ENV = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_AUTH_MODE": "disabled"}
+
+
+def ray_environment() -> None:
+    """Keep Ray on 127.0.0.1 with one auth mode in every process (they inherit this environment)."""
+    for name, value in RAY_ENV.items():
+        os.environ.setdefault(name, value)
+
+
+@dataclass
+class LocalRay:
+    """A Ray head started in this process (dashboard and Jobs API on 127.0.0.1:`dashboard_port`)."""
+
+    settings: Settings
+    num_cpus: int | None = None
+    temp_dir: str = field(default="", init=False)
+
+    def start(self) -> str:
+        import ray
+
+        ray_environment()
+        self.temp_dir = tempfile.mkdtemp(prefix="lsray-", dir="/tmp")
+        os.environ["RAY_TMPDIR"] = self.temp_dir
+        ray.init(
+            num_cpus=self.num_cpus or os.cpu_count() or 1,
+            include_dashboard=True,
+            dashboard_host="127.0.0.1",
+            dashboard_port=self.settings.dashboard_port,
+            _temp_dir=self.temp_dir,
+            runtime_env={"env_vars": self.settings.worker_env()},
+            logging_level=logging.WARNING,
+            log_to_driver=False,
+        )
+        return f"http://127.0.0.1:{self.settings.dashboard_port}"
+
+    def stop(self) -> None:
+        import ray
+
+        ray.shutdown()
+        shutil.rmtree(self.temp_dir, ignore_errors=True)
+
+
+def serve_args(settings: Settings) -> dict[str, Any]:
+    return {"routes_ttl_s": 1.0}
+
+
+def deploy_serving(settings: Settings) -> bool:
+    """Start Ray Serve on 127.0.0.1:SERVE_PORT and deploy the detection app; False if it is not built."""
+    try:
+        from logsynergy_workers.serving.app import build_app
+    except ImportError as error:
+        log.warning("detection service not available: %s", error)
+        return False
+    from ray import serve
+
+    serve.start(http_options={"host": "127.0.0.1", "port": settings.serve_port})
+    serve.run(build_app(serve_args(settings)), name="detect", route_prefix="/")
+    return True
+
+
+def run_local(
+    settings: Settings,
+    *,
+    say: Callable[[str], None] = print,
+    num_cpus: int | None = None,
+    serving: bool = True,
+) -> None:
+    """Run the whole local platform until SIGINT/SIGTERM; stop everything it started."""
+    import uvicorn
+
+    from logsynergy_api.context import Platform
+    from logsynergy_api.main import bootstrap, create_app
+    from logsynergy_workers.launcher import RayJobLauncher
+
+    cluster = LocalRay(settings, num_cpus=num_cpus)
+    dashboard = cluster.start()
+    try:
+        say(f"Ray dashboard     {dashboard}")
+        if serving and deploy_serving(settings):
+            say(f"detection         {settings.detect_url}/v1/detect/{{system}}")
+        platform = Platform.build(settings, RayJobLauncher(dashboard, settings.worker_python))
+        generated = bootstrap(platform)
+        if generated:
+            say(f"admin API key     {generated}   (shown once; set LOGSYNERGY_BOOTSTRAP_API_KEY to fix it)")
+        say(f"API docs          http://{settings.api_host}:{settings.api_port}/docs")
+        app = create_app(platform)
+        uvicorn.Server(
+            uvicorn.Config(app, host=settings.api_host, port=settings.api_port, log_level="warning")
+        ).run()
+    finally:
+        say("stopping the local platform")
+        if serving:
+            try:
+                from ray import serve
+
+                serve.shutdown()
+            except Exception as error:  # already down
+                log.debug("serve shutdown: %s", error)
+        cluster.stop()

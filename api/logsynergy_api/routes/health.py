@@ -1,0 +1,39 @@
+"""Liveness and Prometheus metrics."""
+
+from fastapi import APIRouter, Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, generate_latest
+from sqlalchemy import func, text
+from sqlmodel import select
+
+from logsynergy_api.deps import PlatformDep, SessionDep
+from logsynergy_api.models import Dataset, Job, ModelVersion, System, Tenant
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz")
+def healthz(session: SessionDep) -> dict[str, str]:
+    session.exec(text("SELECT 1"))  # type: ignore[call-overload]
+    return {"status": "ok"}
+
+
+@router.get("/metrics")
+def metrics(session: SessionDep, platform: PlatformDep) -> Response:
+    """Counts of tenants, systems, datasets, models and jobs by status, for Prometheus."""
+    registry = CollectorRegistry()
+    objects = Gauge("logsynergy_objects", "rows by kind", ["kind"], registry=registry)
+    for kind, table in (
+        ("tenant", Tenant),
+        ("system", System),
+        ("dataset", Dataset),
+        ("model", ModelVersion),
+    ):
+        objects.labels(kind).set(session.exec(select(func.count()).select_from(table)).one())
+    jobs = Gauge("logsynergy_jobs", "training jobs by status", ["status"], registry=registry)
+    for status in ("queued", "running", "succeeded", "failed", "cancelled"):
+        jobs.labels(status).set(0)
+    for status, count in session.exec(select(Job.status, func.count()).group_by(Job.status)):
+        jobs.labels(status).set(count)
+    up = Gauge("logsynergy_scheduler_up", "1 when this process runs the job scheduler", registry=registry)
+    up.set(1 if getattr(platform, "scheduler", None) else 0)
+    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

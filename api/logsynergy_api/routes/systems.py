@@ -1,0 +1,62 @@
+"""Systems and their datasets."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, File, Response, UploadFile
+
+from logsynergy_api.deps import PlatformDep, SessionDep, TenantDep
+from logsynergy_api.schemas import DatasetPublic, SystemCreate, SystemPublic
+from logsynergy_api.services import datasets, systems
+from logsynergy_api.services.routing import publish_routes
+
+router = APIRouter(prefix="/v1/systems", tags=["systems"])
+
+
+@router.post("", status_code=201, response_model=SystemPublic)
+def create_system(
+    body: SystemCreate, tenant: TenantDep, session: SessionDep, platform: PlatformDep
+) -> object:
+    system = systems.create_system(
+        session, tenant, body.name, body.format, body.role, body.description, body.auto_activate
+    )
+    publish_routes(session, platform.store)
+    session.commit()
+    return system
+
+
+@router.get("", response_model=list[SystemPublic])
+def list_systems(tenant: TenantDep, session: SessionDep) -> object:
+    return systems.list_systems(session, tenant)
+
+
+@router.get("/{name}", response_model=SystemPublic)
+def get_system(name: str, tenant: TenantDep, session: SessionDep) -> object:
+    return systems.get_system(session, tenant, name)
+
+
+@router.delete("/{name}", status_code=204)
+def delete_system(name: str, tenant: TenantDep, session: SessionDep, platform: PlatformDep) -> Response:
+    systems.delete_system(session, platform.store, tenant, name)
+    publish_routes(session, platform.store)
+    session.commit()
+    return Response(status_code=204)
+
+
+@router.post("/{name}/datasets", status_code=201, response_model=DatasetPublic)
+def upload_dataset(
+    name: str,
+    tenant: TenantDep,
+    session: SessionDep,
+    platform: PlatformDep,
+    file: Annotated[UploadFile, File(description="the log file")],
+    labels: Annotated[UploadFile | None, File(description="per-session labels (hdfs, openstack)")] = None,
+) -> object:
+    system = systems.get_system(session, tenant, name)
+    return datasets.upload_dataset(
+        platform, session, tenant, system, file.file, file.filename or "log", labels.file if labels else None
+    )
+
+
+@router.get("/{name}/datasets", response_model=list[DatasetPublic])
+def list_datasets(name: str, tenant: TenantDep, session: SessionDep) -> object:
+    return datasets.list_datasets(session, systems.get_system(session, tenant, name))

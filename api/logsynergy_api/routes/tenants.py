@@ -1,0 +1,21 @@
+"""Tenants (admin only)."""
+
+from fastapi import APIRouter
+
+from logsynergy_api.deps import AdminDep, PlatformDep, SessionDep
+from logsynergy_api.schemas import TenantCreate, TenantCreated
+from logsynergy_api.services import tenants
+from logsynergy_api.services.routing import publish_routes
+
+router = APIRouter(prefix="/v1/tenants", tags=["tenants"])
+
+
+@router.post("", status_code=201, response_model=TenantCreated)
+def create_tenant(
+    body: TenantCreate, _admin: AdminDep, session: SessionDep, platform: PlatformDep
+) -> TenantCreated:
+    tenant, key = tenants.create_tenant(session, body.name)
+    session.flush()
+    publish_routes(session, platform.store)
+    session.commit()
+    return TenantCreated(name=tenant.name, api_key=key)

@@ -1,0 +1,53 @@
+"""Model versions: registration from a finished job, listing, activation (and so rollback)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import Session, col, func, select
+
+from logsynergy.store import ObjectStore
+from logsynergy_api.errors import NotFound
+from logsynergy_api.models import Job, ModelVersion, System
+from logsynergy_api.services.routing import publish_routes
+
+
+def list_models(session: Session, system: System) -> list[ModelVersion]:
+    query = select(ModelVersion).where(ModelVersion.system_id == system.id)
+    return list(session.exec(query.order_by(col(ModelVersion.version).desc())))
+
+
+def register(session: Session, system: System, job: Job, result: dict[str, Any]) -> ModelVersion:
+    """A succeeded job's artifact becomes the system's next version (active unless promotion is manual)."""
+    last = session.exec(
+        select(func.max(ModelVersion.version)).where(ModelVersion.system_id == system.id)
+    ).one()
+    metrics = dict(result.get("metrics") or {})
+    model = ModelVersion(
+        tenant_id=system.tenant_id,
+        system_id=system.id,
+        version=(last or 0) + 1,
+        job_id=job.id,
+        artifact_key=str(result["artifact_prefix"]),
+        sources=list(result.get("sources") or job.sources),
+        metrics=metrics,
+        threshold=result.get("threshold", metrics.get("threshold")),
+    )
+    session.add(model)
+    if system.auto_activate:
+        system.active_version = model.version
+        session.add(system)
+    session.flush()
+    return model
+
+
+def activate(session: Session, store: ObjectStore, system: System, version: int) -> ModelVersion:
+    query = select(ModelVersion).where(ModelVersion.system_id == system.id, ModelVersion.version == version)
+    model = session.exec(query).first()
+    if model is None:
+        raise NotFound(f"system {system.name!r} has no model version {version}")
+    system.active_version = version
+    session.add(system)
+    session.flush()
+    publish_routes(session, store)
+    return model

@@ -1,0 +1,75 @@
+"""Systems: a tenant's named log sources (mature sources or new targets)."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, col, delete, select
+
+from logsynergy.errors import InputError
+from logsynergy.loaders import FORMATS
+from logsynergy.store import ObjectStore
+from logsynergy_api.errors import Conflict, NotFound
+from logsynergy_api.models import AlertHook, Dataset, Interpretation, Job, ModelVersion, System, Tenant
+from logsynergy_api.services.tenants import check_name
+
+ROLES = ("source", "target")
+
+
+def tenant_prefix(tenant: Tenant) -> str:
+    return f"tenants/{tenant.name}/"
+
+
+def create_system(
+    session: Session, tenant: Tenant, name: str, fmt: str, role: str, description: str, auto_activate: bool
+) -> System:
+    check_name(name, "system")
+    fmt = fmt.strip().lower()
+    if fmt not in FORMATS:
+        raise InputError(f"unknown log format {fmt!r}; known formats: {', '.join(FORMATS)}")
+    if role not in ROLES:
+        raise InputError(f"unknown role {role!r}; use 'source' or 'target'")
+    if find_system(session, tenant, name) is not None:
+        raise Conflict(f"system {name!r} already exists")
+    system = System(
+        tenant_id=tenant.id,
+        name=name,
+        format=fmt,
+        role=role,
+        description=" ".join(description.split()),
+        auto_activate=auto_activate,
+    )
+    session.add(system)
+    session.flush()
+    return system
+
+
+def find_system(session: Session, tenant: Tenant, name: str) -> System | None:
+    query = select(System).where(System.tenant_id == tenant.id, System.name == name)
+    return session.exec(query).first()
+
+
+def get_system(session: Session, tenant: Tenant, name: str) -> System:
+    system = find_system(session, tenant, name)
+    if system is None:
+        raise NotFound(f"no system named {name!r}")
+    return system
+
+
+def list_systems(session: Session, tenant: Tenant) -> list[System]:
+    return list(session.exec(select(System).where(System.tenant_id == tenant.id).order_by(System.name)))
+
+
+def delete_system(session: Session, store: ObjectStore, tenant: Tenant, name: str) -> None:
+    """Delete a system with its datasets, models, interpretations and hooks (not while a job runs)."""
+    system = get_system(session, tenant, name)
+    busy = session.exec(
+        select(Job).where(Job.system_id == system.id, col(Job.status).in_(("queued", "running")))
+    ).first()
+    if busy is not None:
+        raise Conflict(f"system {name!r} has job {busy.id} {busy.status}; cancel it first")
+    for table in (Dataset, Interpretation, ModelVersion, AlertHook, Job):
+        session.exec(delete(table).where(table.system_id == system.id))  # type: ignore[attr-defined]
+    session.delete(system)
+    session.flush()
+    prefix = tenant_prefix(tenant)
+    for part in ("datasets", "models"):
+        store.delete_prefix(f"{prefix}{part}/{name}/")

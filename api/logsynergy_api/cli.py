@@ -24,6 +24,11 @@ for sub, name in (
 ):
     app.add_typer(sub, name=name)
 
+# `demo` here is the whole platform; the core's in-process demo stays reachable with --in-process.
+app.registered_commands = [
+    c for c in app.registered_commands if c.name != "demo" and c.callback.__name__ != "demo"
+]
+
 Url = Annotated[str | None, typer.Option("--url", help="API URL (env LOGSYNERGY_API_URL)")]
 Key = Annotated[str | None, typer.Option("--key", help="API key (env LOGSYNERGY_API_KEY)")]
 
@@ -71,6 +76,32 @@ def api_server() -> None:
     if generated:
         console.print(f"admin API key (shown once): {generated}")
     uvicorn.run(create_app(platform), host=settings.api_host, port=settings.api_port)
+
+
+@app.command()
+def demo(
+    work_dir: Annotated[Path, typer.Option(help="where the demo keeps its data")] = Path(".demo"),
+    datasets: Annotated[
+        Path | None, typer.Option(help="shared datasets (default ../shared/datasets)")
+    ] = None,
+    synthetic: Annotated[
+        bool, typer.Option(help="use synthetic logs even when real ones are present")
+    ] = False,
+    keep: Annotated[
+        bool, typer.Option(help="leave the platform running at the end (Ctrl-C stops it)")
+    ] = False,
+    in_process: Annotated[bool, typer.Option(help="the core library alone, no platform")] = False,
+) -> None:
+    """The whole product end to end: local platform, onboarding, training job, detection endpoint."""
+    say = lambda m: out.print(m, highlight=False, soft_wrap=True)  # noqa: E731
+    if in_process:
+        from logsynergy.demo import run_demo
+
+        run_demo(work_dir, datasets=datasets, force_synthetic=synthetic, say=say)
+        return
+    from logsynergy_api.demo import run_platform_demo
+
+    run_platform_demo(work_dir, datasets=datasets, force_synthetic=synthetic, keep=keep, say=say)
 
 
 @systems_app.command("list")
@@ -206,3 +237,7 @@ def models_activate(system: str, version: int, url: Url = None, key: Key = None)
 
 def main() -> None:
     core_main()
+
+
+if __name__ == "__main__":
+    main()

@@ -41,6 +41,15 @@ def spool(stream: BinaryIO, path: Path, max_bytes: int, what: str) -> int:
     return size
 
 
+def named_for_content(path: Path) -> Path:
+    """Gzip uploads get a `.gz` name so that the loaders decompress them."""
+    with path.open("rb") as f:
+        magic = f.read(2)
+    if magic == b"\x1f\x8b":
+        return path.rename(path.with_name(path.name + ".gz"))
+    return path
+
+
 def signature(log: LoadedLog) -> dict[str, int]:
     """Word counts over the templates of a sample of the log: what source selection compares."""
     messages = [r.message for r in log.records[:SIGNATURE_LINES]]
@@ -83,6 +92,7 @@ def upload_dataset(
     with tempfile.TemporaryDirectory(dir=scratch) as tmp:
         log_path = Path(tmp) / "log"
         spool(log_file, log_path, limit, "the uploaded log")
+        log_path = named_for_content(log_path)
         labels_path = None
         if labels_file is not None:
             labels_path = Path(tmp) / "labels"

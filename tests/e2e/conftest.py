@@ -1,0 +1,129 @@
+"""Fixtures of the detection-service tests: local Ray + Serve, a LocalStore, a tiny trained detector."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from helpers.detector_fixture import tiny_detector
+
+from logsynergy.store import LocalStore
+from logsynergy_workers.serving.routes import ROUTES_KEY, hash_key
+
+TENANT, OTHER_TENANT = "acme", "globex"
+KEY, OTHER_KEY = "acme-secret-key", "globex-secret-key"
+PREFIX_V1 = "tenants/acme/models/payments/job-1/"
+PREFIX_V2 = "tenants/acme/models/payments/job-2/"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Serving:
+    """A running detection service and the store it reads."""
+
+    url: str
+    store: LocalStore
+    routes: dict[str, Any]
+    tenant: str = TENANT
+    other_key: str = OTHER_KEY
+    prefix_v2: str = PREFIX_V2
+
+    def base_routes(self, hook_url: str | None = None) -> dict[str, Any]:
+        return base_routes(hook_url)
+
+    def write_routes(self, routes: dict[str, Any], wait_s: float = 1.2) -> None:
+        """Rewrite routes.json (revision + 1) and wait out the ingress's cache TTL."""
+        routes["revision"] = self.routes.get("revision", 0) + 1
+        self.routes = routes
+        self.store.put_json(ROUTES_KEY, routes)
+        time.sleep(wait_s)
+
+    def client(self, key: str | None = KEY, timeout: float = 60.0) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=timeout)
+
+
+@pytest.fixture(scope="session")
+def tiny_artifact(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny synthetic `payments` detector, trained once per test session."""
+    return tiny_detector(tmp_path_factory.getbasetemp() / "tiny-detector")
+
+
+def base_routes(hook_url: str | None = None) -> dict[str, Any]:
+    hooks = [hook_url] if hook_url else []
+    return {
+        "revision": 1,
+        "updated": "2024-01-01T00:00:00Z",
+        "keys": {hash_key(KEY): TENANT, hash_key(OTHER_KEY): OTHER_TENANT},
+        "systems": {
+            f"{TENANT}/payments": {"active": "1", "versions": {"1": PREFIX_V1}, "hooks": []},
+            f"{TENANT}/alerts": {"active": "1", "versions": {"1": PREFIX_V1}, "hooks": hooks},
+            f"{TENANT}/fresh": {"active": None, "versions": {}, "hooks": []},
+            f"{TENANT}/broken": {"active": "1", "versions": {"1": "tenants/acme/models/broken/gone/"}},
+            f"{OTHER_TENANT}/billing": {"active": "1", "versions": {"1": PREFIX_V1}, "hooks": []},
+        },
+    }
+
+
+@pytest.fixture(scope="module")
+def serving(tiny_artifact: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Serving]:
+    """Local Ray (2 CPUs) + Serve on a free 127.0.0.1 port running `build_app`; shut down afterwards."""
+    import ray
+    from ray import serve
+
+    from logsynergy_workers.serving.app import build_app
+
+    root = tmp_path_factory.mktemp("serving")
+    store = LocalStore(root / "store")
+    store.upload_dir(PREFIX_V1, tiny_artifact)
+    store.upload_dir(PREFIX_V2, tiny_artifact)
+    ray_tmp = tempfile.mkdtemp(prefix="ray-", dir="/tmp")
+    env = {
+        "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",
+        "RAY_AUTH_MODE": "disabled",
+        "RAY_TMPDIR": ray_tmp,
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "HF_HUB_OFFLINE": "1",
+        "TOKENIZERS_PARALLELISM": "false",
+        "LOGSYNERGY_STORE_URL": str(root / "store"),
+        "LOGSYNERGY_SERVE_CACHE": str(root / "model-cache"),
+    }
+    port = free_port()
+    with pytest.MonkeyPatch.context() as mp:
+        for name, value in env.items():
+            mp.setenv(name, value)
+        state = Serving(f"http://127.0.0.1:{port}", store, {})
+        state.write_routes(base_routes(), wait_s=0)
+        ray.init(num_cpus=2, include_dashboard=False, _temp_dir=ray_tmp, runtime_env={"env_vars": env})
+        try:
+            serve.start(http_options={"host": "127.0.0.1", "port": port})
+            args = {
+                "routes_ttl_s": 0.5,
+                "ingress_num_cpus": 0.25,
+                "pool_num_cpus": 0.5,
+                "pool_autoscaling": {"num_replicas": 1},
+                "hook_retries": 2,
+                "hook_dedup_s": 60,
+                "hook_timeout_s": 2,
+                "max_body_bytes": 4 << 20,
+            }
+            serve.run(build_app(args), name="detect", route_prefix="/")
+            yield state
+        finally:
+            serve.shutdown()
+            ray.shutdown()
+            shutil.rmtree(ray_tmp, ignore_errors=True)

@@ -1,0 +1,244 @@
+"""`DetectIngress`: the FastAPI front of the detection service.
+
+- `POST /v1/detect/{system}` (`Authorization: Bearer <key>`): body `{"lines": [str]}`,
+  `{"records": [{"message", "session"?, "timestamp"?}]}` or `text/plain` lines (blank lines skipped);
+  optional `?version=`, `stream_id` and `flush` (JSON fields or query parameters; see `streams`).
+- `GET /v1/detect/-/stats` (same key): this ingress replica's per-model counters for the caller's
+  tenant (requests, lines, windows, pattern-cache hits and hit rate, cache size) and hook delivery.
+  Cluster-wide figures are Ray Serve metrics from `ModelPool` (`logsynergy_detect_lines`,
+  `logsynergy_detect_windows`, `logsynergy_pattern_cache_hits`, `logsynergy_pattern_cache_size`,
+  `logsynergy_model_loads`, tag `model`; Ray's Prometheus export adds its `ray_` prefix).
+- `GET /v1/detect/-/health`: liveness and the routing-table revision in use.
+Errors are `{"error": {"code", "message"}}` with the matching HTTP status.
+"""
+
+# No `from __future__ import annotations` here: FastAPI must see real annotations through serve.ingress.
+import json
+import logging
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from ray import serve
+from ray.serve.handle import DeploymentHandle
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from logsynergy.store import make_store, store_from_env
+from logsynergy_workers.serving.hooks import HookSender
+from logsynergy_workers.serving.routes import (
+    BadRequest,
+    ModelUnavailable,
+    PayloadTooLarge,
+    RoutesCache,
+    ServingError,
+    UnsupportedMediaType,
+)
+
+log = logging.getLogger(__name__)
+app = FastAPI(title="LogSynergy detection", version="1", docs_url="/v1/detect/-/docs", redoc_url=None)
+TOP_LEVEL = frozenset({"lines", "records", "stream_id", "flush"})
+
+
+def error_response(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+
+
+@app.exception_handler(ServingError)
+async def _serving_error(_request: Request, exc: ServingError) -> JSONResponse:
+    return error_response(exc.status, exc.code, str(exc))
+
+
+@app.exception_handler(RequestValidationError)
+async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+    return error_response(422, BadRequest.code, problems or "invalid request")
+
+
+@app.exception_handler(StarletteHTTPException)
+async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    return error_response(exc.status_code, code, str(exc.detail))
+
+
+@dataclass
+class Body:
+    lines: list[str] | None = None
+    records: list[tuple[str, str | None, str | None]] | None = None
+    stream_id: str | None = None
+    flush: bool | None = None
+
+    @property
+    def size(self) -> int:
+        return len(self.lines if self.lines is not None else self.records or [])
+
+
+def _optional_str(value: Any, what: str) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    raise BadRequest(f"{what} must be a string")
+
+
+def parse_json_body(data: Any) -> Body:
+    """Validate `{"lines": [...]}` or `{"records": [...]}` (plus optional stream_id / flush)."""
+    if not isinstance(data, dict):
+        raise BadRequest('the JSON body must be an object: {"lines": [...]} or {"records": [...]}')
+    unknown = sorted(set(data) - TOP_LEVEL)
+    if unknown:
+        raise BadRequest(f"unknown field(s) {', '.join(unknown)}; expected lines or records")
+    if ("lines" in data) == ("records" in data):
+        raise BadRequest('give exactly one of "lines" (raw log lines) or "records" (objects)')
+    body = Body(stream_id=_optional_str(data.get("stream_id"), "stream_id"))
+    flush = data.get("flush")
+    if flush is not None and not isinstance(flush, bool):
+        raise BadRequest("flush must be true or false")
+    body.flush = flush
+    if "lines" in data:
+        lines = data["lines"]
+        if not isinstance(lines, list) or not all(isinstance(line, str) for line in lines):
+            raise BadRequest('"lines" must be a list of strings')
+        body.lines = lines
+        return body
+    records = data["records"]
+    if not isinstance(records, list):
+        raise BadRequest('"records" must be a list of objects with a "message"')
+    body.records = []
+    for i, record in enumerate(records):
+        if not isinstance(record, dict) or not isinstance(record.get("message"), str):
+            raise BadRequest(f'records[{i}] must be an object with a string "message"')
+        session = _optional_str(record.get("session"), f"records[{i}].session")
+        ts = _optional_str(record.get("timestamp"), f"records[{i}].timestamp")
+        body.records.append((record["message"], session, ts))
+    return body
+
+
+def parse_body(content_type: str, raw: bytes) -> Body:
+    """A request body by content type: JSON, or text lines (`text/*`; sniffed when no type is given)."""
+    kind = content_type.split(";", 1)[0].strip().lower()
+    if not kind:
+        kind = "application/json" if raw.lstrip()[:1] == b"{" else "text/plain"
+    if kind == "application/json" or kind.endswith("+json"):
+        try:
+            return parse_json_body(json.loads(raw))
+        except (ValueError, RecursionError) as exc:
+            raise BadRequest(f"the body is not valid JSON: {exc}") from None
+    if kind.startswith("text/"):
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise BadRequest(f"the body is not UTF-8 text: {exc}") from None
+        return Body(lines=[line for line in text.splitlines() if line.strip()])
+    raise UnsupportedMediaType(f"unsupported content type {kind!r}: send application/json or text/plain")
+
+
+def bearer_key(request: Request) -> str | None:
+    scheme, _, key = request.headers.get("authorization", "").partition(" ")
+    return key.strip() or None if scheme.lower() == "bearer" else None
+
+
+@serve.deployment(max_ongoing_requests=256)
+@serve.ingress(app)
+class DetectIngress:
+    """Authenticates, resolves the model version, forwards to `ModelPool`, fires alert hooks."""
+
+    def __init__(
+        self,
+        pool: DeploymentHandle,
+        routes_ttl_s: float = 1.0,
+        hook_timeout_s: float = 5.0,
+        hook_retries: int = 3,
+        hook_dedup_s: float = 300.0,
+        max_body_bytes: int = 32 << 20,
+        max_lines: int = 200_000,
+    ) -> None:
+        self._pool = pool
+        self._routes = RoutesCache(make_store(store_from_env()), ttl_s=routes_ttl_s)
+        self._hooks = HookSender(timeout_s=hook_timeout_s, retries=hook_retries, dedup_s=hook_dedup_s)
+        self._max_bytes, self._max_lines = max_body_bytes, max_lines
+        self._stats: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+
+    async def _read(self, request: Request) -> bytes:
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self._max_bytes:
+            raise PayloadTooLarge(f"the body is larger than the limit of {self._max_bytes} bytes")
+        chunks, size = [], 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > self._max_bytes:
+                raise PayloadTooLarge(f"the body is larger than the limit of {self._max_bytes} bytes")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    @app.post("/v1/detect/{system}")
+    async def detect(
+        self,
+        system: str,
+        request: Request,
+        version: str | None = None,
+        stream_id: str | None = None,
+        flush: bool = False,
+    ) -> JSONResponse:
+        table = await self._routes.aget()
+        tenant = table.tenant_for(bearer_key(request))
+        route = table.resolve(tenant, system, version or None)
+        body = parse_body(request.headers.get("content-type", ""), await self._read(request))
+        if body.size > self._max_lines:
+            raise PayloadTooLarge(f"{body.size} lines in one request; the limit is {self._max_lines}")
+        stream = body.stream_id if body.stream_id is not None else stream_id
+        if stream is not None and not 0 < len(stream) <= 256:
+            raise BadRequest("stream_id must be 1 to 256 characters")
+        if body.size == 0 and not (stream and (body.flush or flush)):
+            raise BadRequest("the request holds no log lines")
+        payload = {
+            "artifact_prefix": route.artifact_prefix,
+            "version": route.version,
+            "lines": body.lines,
+            "records": body.records,
+            "stream": stream,
+            "stream_id": stream,
+            "flush": body.flush if body.flush is not None else flush,
+        }
+        try:
+            handle = self._pool.options(multiplexed_model_id=route.model_id)
+            result: dict[str, Any] = await handle.detect.remote(payload)
+        except Exception as exc:
+            log.exception("model pool call failed for %s", route.model_id)
+            raise ModelUnavailable(f"the detector of {system!r} did not answer; retry later") from exc
+        if "error" in result:
+            error = result["error"]
+            return error_response(error["status"], error["code"], error["message"])
+        self._count(route.model_id, result.pop("stats"))
+        result["system"] = system
+        for report in result["anomalies"]:  # the name the tenant registered (an artifact may be shared)
+            report["system"] = system
+        if result["anomalies"] and route.hooks:
+            self._hooks.submit(route.hooks, tenant, system, route.version, result["anomalies"])
+        return JSONResponse(result)
+
+    def _count(self, model: str, stats: dict[str, Any]) -> None:
+        entry = self._stats[model]
+        entry["requests"] += 1
+        for name in ("lines", "windows", "cache_hits", "model_windows"):
+            entry[name] += int(stats.get(name, 0))
+        entry["cache_size"] = int(stats.get("cache_size", 0))
+
+    @app.get("/v1/detect/-/stats")
+    async def stats(self, request: Request) -> JSONResponse:
+        table = await self._routes.aget()
+        tenant = table.tenant_for(bearer_key(request))
+        models = {}
+        for model, entry in self._stats.items():
+            if model.startswith(f"{tenant}/"):
+                hit_rate = entry["cache_hits"] / entry["windows"] if entry["windows"] else 0.0
+                models[model] = {**entry, "hit_rate": round(hit_rate, 4)}
+        hooks = {**self._hooks.stats, "pending": self._hooks.pending}
+        return JSONResponse({"tenant": tenant, "models": models, "hooks": hooks})
+
+    @app.get("/v1/detect/-/health")
+    async def health(self) -> JSONResponse:
+        table = await self._routes.aget()
+        return JSONResponse({"status": "ok", "routes_revision": table.revision})

@@ -1,0 +1,206 @@
+"""`ModelPool`: the deployment holding detectors, multiplexed on model id `"{tenant}/{system}:{version}"`.
+
+Each replica keeps up to `max_models` detectors (LRU, via `serve.multiplexed`); a detector is loaded by
+downloading its artifact directory from the object store into a scratch directory and `Detector.load`.
+Concurrent requests for one model are grouped by `serve.batch` (Serve splits batches by model id) and
+scored in one hop to a single scoring thread (detectors are not thread-safe), so the event loop keeps
+accepting and batching requests while a batch is scored, and a model load (one at a time, in its own
+thread) overlaps the scoring of loaded models. The network forward is batched over all uncached windows
+of a request (not across requests); each detector keeps its pattern cache across requests. Every answer
+carries cache statistics, also exported as Ray Serve metrics (`logsynergy_*`, tagged by model id).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import shutil
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from ray import serve
+from ray.serve.metrics import Counter, Gauge
+
+from logsynergy.detector import Detection, Detector
+from logsynergy.embedding import SentenceEmbedder
+from logsynergy.errors import ArtifactError, InputError, LogSynergyError, ObjectNotFound, StoreError
+from logsynergy.loaders.lines import records_from_lines
+from logsynergy.records import LogRecord
+from logsynergy.store import make_store, store_from_env
+from logsynergy_workers.serving.routes import BadRequest, ModelUnavailable, ServingError
+from logsynergy_workers.serving.streams import StreamTable, score_stream
+
+CACHE_ENV = "LOGSYNERGY_SERVE_CACHE"
+PATTERN_CACHE_LIMIT = 200_000  # judged patterns kept per detector before its caches are reset
+log = logging.getLogger(__name__)
+
+
+def error_payload(exc: LogSynergyError) -> dict[str, Any]:
+    status, code = (exc.status, exc.code) if isinstance(exc, ServingError) else (422, BadRequest.code)
+    return {"error": {"status": status, "code": code, "message": str(exc)}}
+
+
+def build_records(request: dict[str, Any], fmt: str) -> list[LogRecord]:
+    """Records of a request: raw lines in the system's format, or (message, session, timestamp) tuples."""
+    if request.get("records") is not None:
+        return [
+            LogRecord(i, message, message, session=session, timestamp=ts)
+            for i, (message, session, ts) in enumerate(request["records"], 1)
+        ]
+    return records_from_lines(fmt, request.get("lines") or [], 1)
+
+
+def answer(detector: Detector, version: str, detection: Detection) -> dict[str, Any]:
+    windows = [
+        {
+            "first_line": w.first_line,
+            "last_line": w.last_line,
+            "score": round(w.score, 6),
+            "anomaly": w.anomaly,
+            "new_templates": w.new_templates,
+            "session": w.session,
+        }
+        for w in detection.windows
+    ]
+    return {
+        "system": detector.settings.system,
+        "model_version": version,
+        "windows": windows,
+        "anomalies": detection.reports,
+        "stats": {
+            "lines": detection.lines,
+            "windows": len(detection.windows),
+            "cache_hits": detection.cache_hits,
+            "model_windows": detection.model_windows,
+            "cache_size": detector.cache_size,
+        },
+    }
+
+
+@serve.deployment(max_ongoing_requests=64)
+class ModelPool:
+    """Detectors of many systems, loaded on demand and evicted least-recently-used."""
+
+    def __init__(
+        self,
+        max_models: int = 8,
+        max_batch_size: int = 16,
+        batch_wait_timeout_s: float = 0.002,
+        stream_ttl_s: float = 300.0,
+        torch_threads: int = 1,
+    ) -> None:
+        import torch
+
+        torch.set_num_threads(max(1, torch_threads))
+        self._store = make_store(store_from_env())
+        self._cache_root = Path(os.environ.get(CACHE_ENV) or tempfile.gettempdir()) / "logsynergy-models"
+        self._prefixes: dict[str, str] = {}
+        self._embedders: dict[str, SentenceEmbedder] = {}
+        self._streams = StreamTable(ttl_s=stream_ttl_s)
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="score")
+        self._score_group.set_max_batch_size(max_batch_size)
+        self._score_group.set_batch_wait_timeout_s(batch_wait_timeout_s)
+
+        async def load_model(model_id: str) -> Detector:
+            return await self._load(model_id)
+
+        self._model = serve.multiplexed(max_num_models_per_replica=max_models)(load_model)
+        tags = ("model",)
+        self._m_lines = Counter("logsynergy_detect_lines", "lines scored", tag_keys=tags)
+        self._m_windows = Counter("logsynergy_detect_windows", "windows answered", tag_keys=tags)
+        self._m_hits = Counter("logsynergy_pattern_cache_hits", "windows judged from cache", tag_keys=tags)
+        self._m_cache = Gauge("logsynergy_pattern_cache_size", "patterns in a model's cache", tag_keys=tags)
+        self._m_loads = Counter("logsynergy_model_loads", "detector loads", tag_keys=tags)
+
+    # loading ---------------------------------------------------------------------------------------
+    async def _load(self, model_id: str) -> Detector:
+        prefix = self._prefixes.get(model_id)
+        if prefix is None:
+            raise ModelUnavailable(f"no artifact location known for model {model_id!r}")
+        detector = await asyncio.to_thread(self._load_sync, model_id, prefix)
+        self._m_loads.inc(tags={"model": model_id})
+        return detector
+
+    def _load_sync(self, model_id: str, prefix: str) -> Detector:
+        self._cache_root.mkdir(parents=True, exist_ok=True)
+        scratch = Path(tempfile.mkdtemp(prefix="model-", dir=self._cache_root))
+        try:
+            self._store.download_dir(prefix, scratch)
+            detector = Detector.load(scratch)
+        except ObjectNotFound as exc:
+            raise ModelUnavailable(f"model {model_id!r}: no artifact under {prefix!r} in the store") from exc
+        except (ArtifactError, StoreError, InputError) as exc:
+            raise ModelUnavailable(f"model {model_id!r} cannot be loaded: {exc}") from exc
+        except Exception as exc:  # e.g. corrupt weights: torch's own errors
+            log.exception("loading model %s from %s failed", model_id, prefix)
+            raise ModelUnavailable(f"model {model_id!r} cannot be loaded: {type(exc).__name__}") from exc
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+        name = detector.settings.embedding_model
+        if name not in self._embedders:  # one sentence encoder per replica, shared by its detectors
+            self._embedders[name] = detector.embedder
+        detector._embedder = self._embedders[name]
+        return detector
+
+    # scoring ---------------------------------------------------------------------------------------
+    async def detect(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Score one request for the model named by the handle's `multiplexed_model_id`."""
+        self._prefixes[serve.get_multiplexed_model_id()] = request["artifact_prefix"]
+        return await self._score_group(request)
+
+    @serve.batch(max_batch_size=16, batch_wait_timeout_s=0.002, max_concurrent_batches=4)
+    async def _score_group(self, requests: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        model_id = serve.get_multiplexed_model_id()
+        try:
+            detector = await self._model(model_id)
+        except LogSynergyError as exc:
+            return [error_payload(exc)] * len(requests)
+        loop = asyncio.get_running_loop()
+        results = await loop.run_in_executor(self._executor, self._score_all, detector, model_id, requests)
+        for result in results:
+            if "stats" in result:
+                self._record(model_id, result["stats"])
+        return results
+
+    def _record(self, model_id: str, stats: dict[str, Any]) -> None:
+        tags = {"model": model_id}
+        counters = ((self._m_lines, "lines"), (self._m_windows, "windows"), (self._m_hits, "cache_hits"))
+        for counter, name in counters:
+            if stats[name] > 0:  # Ray counters refuse increments of 0
+                counter.inc(stats[name], tags=tags)
+        self._m_cache.set(stats["cache_size"], tags=tags)
+
+    def _score_all(
+        self, detector: Detector, model_id: str, requests: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        return [self._score_one(detector, model_id, r) for r in requests]
+
+    def _score_one(self, detector: Detector, model_id: str, request: dict[str, Any]) -> dict[str, Any]:
+        started = time.perf_counter()
+        try:
+            records = build_records(request, detector.settings.format)
+            stream = request.get("stream")
+            if stream:
+                detection, kept = score_stream(
+                    detector, self._streams, f"{model_id}#{stream}", records, bool(request.get("flush"))
+                )
+            else:
+                if not records:
+                    raise BadRequest("the request holds no log lines")
+                detection = detector.score_records(records)
+            result = answer(detector, request["version"], detection)
+            if detector.cache_size > PATTERN_CACHE_LIMIT:  # the core's caches are unbounded: reset them
+                detector.clear_caches()
+        except LogSynergyError as exc:
+            return error_payload(exc)
+        except Exception:  # a bug, not the client's fault: log it, answer 500 without a stack trace
+            log.exception("scoring failed for model %s", model_id)
+            return {"error": {"status": 500, "code": "internal", "message": "internal error while scoring"}}
+        if stream:
+            result["stream"] = {"id": request.get("stream_id"), "pending_lines": kept}
+        result["stats"]["score_ms"] = round((time.perf_counter() - started) * 1000, 3)
+        return result

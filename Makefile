@@ -33,3 +33,6 @@ format: $(STAMP)
 
 helm-check: $(STAMP)
 	$(BIN)/python scripts/helm_check.py
+
+bench-serve: $(STAMP)
+	HF_HUB_OFFLINE=1 $(BIN)/python -m logsynergy_workers.serving.bench --out runs/bench-serve

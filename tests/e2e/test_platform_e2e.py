@@ -153,3 +153,49 @@ def test_onboard_train_and_find_the_job_in_ray(platform: Platform, shared_datase
     assert api.get("/v1/systems/bgl").json()["active_version"] == 1
     ray_jobs = httpx.get(f"{platform.dashboard}/api/jobs/", timeout=30).json()
     assert state["ray_submission_id"] in {j.get("submission_id") for j in ray_jobs}
+
+
+def served_version(detect: httpx.Client, lines: list[str], expected: str, timeout: float = 30) -> dict:
+    """Detection answers from `expected` within the routing table's refresh time (no restart)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        answer = detect.post("/v1/detect/bgl", json={"lines": lines})
+        assert answer.status_code == 200, answer.text
+        if answer.json()["model_version"] == expected or time.monotonic() > deadline:
+            assert answer.json()["model_version"] == expected
+            return answer.json()
+        time.sleep(0.5)
+
+
+def test_detection_endpoint_follows_activation(platform: Platform, shared_datasets: Path) -> None:
+    """After the previous test: BGL has version 1. Detect through Serve, then a version 2 and a rollback."""
+    auth = {"Authorization": f"Bearer {KEY}"}
+    api = httpx.Client(base_url=platform.api, headers=auth, timeout=300)
+    detect = httpx.Client(base_url=platform.detect, headers=auth, timeout=300)
+    log = shared_datasets / "bgl/alert_slice_2005-11-21/BGL_2005-11-21_slice.log"
+    lines = log.read_text(errors="replace").splitlines()[-1000:]
+    answer = served_version(detect, lines, "1")
+    assert answer["system"] == "bgl" and len(answer["windows"]) >= 190
+    assert answer["anomalies"] and answer["anomalies"][0]["score"] >= 0
+    assert (
+        detect.post(
+            "/v1/detect/bgl", json={"lines": lines[:5]}, headers={"Authorization": "Bearer x"}
+        ).status_code
+        == 401
+    )
+    assert detect.post("/v1/detect/nope", json={"lines": lines[:5]}).status_code == 404
+    assert detect.post("/v1/detect/bgl", json={"lines": "not a list"}).status_code == 422
+    api.post("/v1/systems", json={"name": "fresh", "format": "bgl"})
+    time.sleep(1.5)  # the ingress re-reads the routing table once its copy is a second old
+    assert detect.post("/v1/detect/fresh", json={"lines": lines[:5]}).status_code == 409
+
+    job = api.post("/v1/jobs", json={"target": "bgl", "sources": ["openstack"], "options": {"epochs": 2}})
+    assert job.status_code == 202, job.text
+    deadline = time.monotonic() + 600
+    while (state := api.get(f"/v1/jobs/{job.json()['id']}").json())["status"] not in ("succeeded", "failed"):
+        assert time.monotonic() < deadline, state
+        time.sleep(1)
+    assert state["status"] == "succeeded" and state["model_version"] == 2, state["error"]
+    served_version(detect, lines, "2")
+    assert api.post("/v1/systems/bgl/models/1/activate").status_code == 200
+    served_version(detect, lines, "1")

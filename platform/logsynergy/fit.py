@@ -6,7 +6,7 @@ import math
 import re
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -40,6 +40,9 @@ class TrainOptions:
     balance_systems: bool = True
     target_share: float | None = 0.5
     epochs: int | None = None
+    # Fewer labelled anomalous target windows than this: the target's labels are too thin to teach the
+    # anomaly classifier (they mislead it), so it learns from the sources and sees the target unlabelled.
+    min_target_anomalies: int = 10
     device: str | None = None
     show_bars: bool = True
     overrides: dict[str, Any] = field(default_factory=dict)
@@ -190,6 +193,16 @@ def fit(
         val_parts.append(collapse(held_part, rows[k], system=k, domain=0, max_events=config.max_events))
     t = len(sources)
     zero_label = options.target_labelled == 0 or not options.use_target_labels
+    target_anomalies = sum(1 for w in split.train if w.label == 1)
+    if not zero_label and sources and target_anomalies < options.min_target_anomalies:
+        zero_label = True
+        say(
+            f"{target.spec.name}: only {target_anomalies} labelled anomalous windows (< "
+            f"{options.min_target_anomalies}): learning anomalies from the sources, the target unlabelled"
+        )
+        if not any(w.label == 1 for w in [*split.train, *split.val]):  # nothing to calibrate on either
+            unlabelled = replace(options, use_target_labels=False)
+            split = split_target(target.windows, unlabelled, overlap_gap(target))
     parts.append(
         collapse(
             split.train, rows[t], system=t, domain=1, max_events=config.max_events, drop_labels=zero_label
@@ -237,6 +250,8 @@ def fit(
         "train_unique_windows": len(train_set),
         "target_train_windows": len(split.train) if zero_label else split.labelled,
         "target_labelled": split.labelled,
+        "target_labelled_anomalies": target_anomalies,
+        "target_labels_used": not zero_label,
         "test_windows": int(test_set.windows),
         "test_anomalies": int(test_set.weight[test_set.label > 0].sum()),
         "train_seconds": round(time.perf_counter() - started, 2),

@@ -177,7 +177,7 @@ def test_jobs_interpretations_models_hooks(api: RunningApi, logs: Path) -> None:
     assert "unknown preset" in error_of(
         team.post("/v1/jobs", json={"target": "payments", "preset": "huge"}), 422
     )
-    assert "unknown training" in error_of(
+    assert "unknown option" in error_of(
         team.post("/v1/jobs", json={"target": "payments", "options": {"x": 1}}), 422
     )
     assert error_of(team.post("/v1/jobs", json={"target": "payments", "target_labelled": -1}), 422)
@@ -234,3 +234,32 @@ def test_jobs_interpretations_models_hooks(api: RunningApi, logs: Path) -> None:
     }
     assert team.delete(f"/v1/systems/payments/hooks/{hook.json()['id']}").status_code == 204
     assert "cancel it first" in error_of(team.delete("/v1/systems/payments"), 409)
+
+
+def test_cli_talks_to_the_api(tmp_path: Path, logs: Path) -> None:
+    """`logsynergy systems|datasets|jobs|models` as a user runs them, against the served API."""
+    import subprocess
+    import sys
+
+    with running_api(make_settings(tmp_path / "data"), scheduler=False) as running:
+        env = {**os.environ, "LOGSYNERGY_API_URL": running.url, "LOGSYNERGY_API_KEY": ADMIN_KEY}
+
+        def cli(*args: str, key: str | None = None) -> subprocess.CompletedProcess:
+            run_env = env if key is None else {**env, "LOGSYNERGY_API_KEY": key}
+            command = [sys.executable, "-m", "logsynergy_api.cli", *args]
+            return subprocess.run(command, env=run_env, capture_output=True, text=True, timeout=120)
+
+        created = cli("systems", "create", "storage", "--format", "jsonl", "--role", "source")
+        assert created.returncode == 0, created.stderr
+        uploaded = cli("datasets", "upload", "storage", str(logs / "storage.jsonl"))
+        assert uploaded.returncode == 0 and '"lines": 3000' in uploaded.stdout, uploaded.stderr
+        listed = cli("systems", "list")
+        assert '"name": "storage"' in listed.stdout
+        refused = cli("systems", "list", key="lsk_wrong")
+        assert (
+            refused.returncode == 2
+            and "unknown API key" in refused.stderr
+            and "Traceback" not in refused.stderr
+        )
+        missing = cli("models", "list", "nope")
+        assert missing.returncode == 2 and "no system named 'nope'" in missing.stderr

@@ -103,3 +103,16 @@ def test_interpretations_export_edit_import(trained: tuple[Path, dict], tmp_path
     assert import_interpretations(artifact, exported) == 1
     reloaded = Detector.load(artifact)
     assert reloaded.store.get(rows[0]["template_id"]).text.startswith("Operator reviewed")
+
+
+def test_thin_target_labels_are_not_trusted(trained: tuple[Path, dict], tmp_path: Path):
+    """Below `min_target_anomalies` labelled anomalous windows, the target trains unlabelled (the sources
+    teach the anomaly classifier), on the same test windows."""
+    _artifact, labelled = trained
+    assert labelled["target_labels_used"] and labelled["target_labelled_anomalies"] >= 10
+    systems = write_demo_systems(tmp_path, n_lines=5000, seed=3)
+    options = TrainOptions(**{**SMALL.__dict__, "min_target_anomalies": 10**6})
+    thin = train(systems, "payments", sources=["storage", "compute"], options=options, say=lambda _m: None)
+    assert not thin.metrics["target_labels_used"]
+    assert thin.metrics["target_labelled_anomalies"] == labelled["target_labelled_anomalies"]
+    assert thin.metrics["test_windows"] == labelled["test_windows"]

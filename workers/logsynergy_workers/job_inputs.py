@@ -92,7 +92,7 @@ class TrainJobSpec:
             seed=_get(data, "seed", int, 0),
             target_labelled=target_labelled,
             use_gpu=_get(data, "use_gpu", bool, False),
-            options=_options(data.get("options")),
+            options=check_options(data.get("options")),
         )
         names = [s.name for s in (*spec.sources, spec.target)]
         if len(set(names)) != len(names):
@@ -127,7 +127,8 @@ def _get(data: Mapping[str, Any], name: str, kind: type, default: Any = ...) -> 
     return value
 
 
-def _options(value: Any) -> dict[str, Any]:
+def check_options(value: Any) -> dict[str, Any]:
+    """Validate the optional TrainOptions overrides of a job (used by the control plane too)."""
     if value is None:
         return {}
     if not isinstance(value, Mapping):

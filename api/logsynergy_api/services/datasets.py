@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import shutil
 import tempfile
 import uuid
 from collections import Counter
@@ -136,7 +135,3 @@ def upload_dataset(
 def list_datasets(session: Session, system: System) -> list[Dataset]:
     query = select(Dataset).where(Dataset.system_id == system.id).order_by(Dataset.created_at)
     return list(session.exec(query))
-
-
-def remove_scratch(platform: Platform) -> None:
-    shutil.rmtree(platform.settings.data_dir / "tmp", ignore_errors=True)

@@ -2,43 +2,27 @@
 
 from __future__ import annotations
 
-import dataclasses
 import uuid
 from typing import Any
 
 from sqlmodel import Session, col, select
 
 from logsynergy.errors import InputError
-from logsynergy.fit import TrainOptions
 from logsynergy.model import PRESETS
 from logsynergy_api.context import Platform
 from logsynergy_api.errors import Conflict, NotFound, Unavailable
 from logsynergy_api.models import Dataset, Job, System, Tenant, utcnow
 from logsynergy_api.services.sources import choose_sources
 from logsynergy_api.services.systems import get_system
+from logsynergy_workers.job_inputs import check_options
 
 FINISHED = ("succeeded", "failed", "cancelled")
-TUNABLE = {f.name for f in dataclasses.fields(TrainOptions)} - {
-    "preset",
-    "target_labelled",
-    "seed",
-    "show_bars",
-}
 
 
 def has_labels(session: Session, system: System) -> bool | None:
     """None without any dataset, else whether some dataset is labelled."""
     datasets = list(session.exec(select(Dataset).where(Dataset.system_id == system.id)))
     return any(d.labelled for d in datasets) if datasets else None
-
-
-def check_options(options: dict[str, Any]) -> dict[str, Any]:
-    unknown = sorted(set(options) - TUNABLE)
-    if unknown:
-        raise InputError(
-            f"unknown training option(s): {', '.join(unknown)}; known: {', '.join(sorted(TUNABLE))}"
-        )
-    return options
 
 
 def create_job(

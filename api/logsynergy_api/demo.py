@@ -23,13 +23,13 @@ from typing import Any
 import httpx
 import numpy as np
 
-from logsynergy.demo import DEFAULT_DATASETS, real_systems, synthetic_systems
+from logsynergy.demo import demo_systems
 from logsynergy.errors import LogSynergyError
 from logsynergy.loaders.lines import records_from_lines
 from logsynergy.metrics import prf
 from logsynergy.prepare import Say
 from logsynergy.report import render_report
-from logsynergy.systems import SystemSpec, load_systems
+from logsynergy.systems import SystemSpec
 from logsynergy_api.client import PlatformClient
 
 CHUNK_LINES = 1000
@@ -182,14 +182,7 @@ def run_platform_demo(
     say: Say = print,
 ) -> dict[str, Any]:
     started = time.perf_counter()
-    work_dir.mkdir(parents=True, exist_ok=True)
-    systems_file = None if force_synthetic else real_systems(datasets or DEFAULT_DATASETS, work_dir / "real")
-    if systems_file is None:
-        say("Real datasets not found (or not wanted): generating synthetic systems with injected faults.")
-        systems_file = synthetic_systems(work_dir)
-    specs = load_systems(systems_file)
-    names = list(specs)
-    target_name, source_names = names[-1], names[:2]
+    specs, target_name, source_names = demo_systems(work_dir, datasets, force_synthetic, say)
     target = specs[target_name]
     lines = read_lines(target.path)
     cut = len(lines) // 2

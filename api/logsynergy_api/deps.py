@@ -9,6 +9,7 @@ from fastapi import Depends, Header, Request
 from sqlmodel import Session
 
 from logsynergy_api.context import Platform
+from logsynergy_api.db import session_scope
 from logsynergy_api.errors import Forbidden, Unauthorized
 from logsynergy_api.models import Tenant
 from logsynergy_api.services import tenants
@@ -22,13 +23,9 @@ PlatformDep = Annotated[Platform, Depends(get_platform)]
 
 
 def get_session(platform: PlatformDep) -> Iterator[Session]:
-    with Session(platform.engine, expire_on_commit=False) as session:
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
+    """Routes that write commit before answering; whatever is left is committed afterwards."""
+    with session_scope(platform.engine) as session:
+        yield session
 
 
 SessionDep = Annotated[Session, Depends(get_session)]

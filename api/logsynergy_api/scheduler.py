@@ -183,9 +183,8 @@ class Scheduler:
         job.progress = {**job.progress, "stage": "done"}
         self.import_interpretations(session, system, job)
         session.add(job)
-        session.flush()
-        publish_routes(session, self.platform.store)
         session.commit()
+        publish_routes(session, self.platform.store)
         log.info("job %s succeeded: %s version %s", job.id, system.name, model.version)
 
     def import_interpretations(self, session: Session, system: System, job: Job) -> None:

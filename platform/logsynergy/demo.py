@@ -15,7 +15,7 @@ from logsynergy.fit import TrainOptions, fit
 from logsynergy.interpret import make_interpreter
 from logsynergy.prepare import Say, prepare_system
 from logsynergy.report import detection_summary, render_report
-from logsynergy.systems import load_systems
+from logsynergy.systems import SystemSpec, load_systems
 
 DEFAULT_DATASETS = Path(os.environ.get("LOGSYNERGY_DATASETS", "../shared/datasets"))
 
@@ -70,19 +70,26 @@ def synthetic_systems(out: Path) -> Path:
     return write_demo_systems(out / "synthetic", n_lines=20000, seed=7)
 
 
+def demo_systems(
+    work_dir: Path, datasets: Path | None, force_synthetic: bool, say: Say
+) -> tuple[dict[str, SystemSpec], str, list[str]]:
+    """The demo's systems (the shared datasets, else synthetic ones), its target and two sources."""
+    work_dir.mkdir(parents=True, exist_ok=True)
+    systems_file = None if force_synthetic else real_systems(datasets or DEFAULT_DATASETS, work_dir / "real")
+    if systems_file is None:
+        say("Real datasets not found (or not wanted): generating synthetic systems with injected faults.")
+        systems_file = synthetic_systems(work_dir)
+    specs = load_systems(systems_file)
+    names = list(specs)
+    return specs, names[-1], names[:2] if len(names) > 2 else names[:-1]
+
+
 def run_demo(
     work_dir: Path, *, datasets: Path | None = None, force_synthetic: bool = False, say: Say = print
 ) -> dict:
     """The main job end to end on one machine; returns the target's detection summary."""
     started = time.perf_counter()
-    work_dir.mkdir(parents=True, exist_ok=True)
-    systems_file = None if force_synthetic else real_systems(datasets or DEFAULT_DATASETS, work_dir / "real")
-    if systems_file is None:
-        say("Using synthetic systems (real datasets not found or not wanted).")
-        systems_file = synthetic_systems(work_dir)
-    specs = load_systems(systems_file)
-    names = list(specs)
-    target_name, source_names = names[-1], names[:2] if len(names) > 2 else names[:-1]
+    specs, target_name, source_names = demo_systems(work_dir, datasets, force_synthetic, say)
     say(f"Target (new system): {target_name}; sources (mature systems): {', '.join(source_names)}")
     interpreter = make_interpreter()
     embedder = SentenceEmbedder()

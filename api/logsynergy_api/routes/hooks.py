@@ -21,8 +21,8 @@ def add_hook(
     hook = AlertHook(tenant_id=tenant.id, system_id=system.id, url=body.url)
     session.add(hook)
     session.flush()
-    publish_routes(session, platform.store)
     session.commit()
+    publish_routes(session, platform.store)
     return hook
 
 
@@ -42,6 +42,6 @@ def delete_hook(
         raise NotFound(f"system {name!r} has no hook {hook_id}")
     session.delete(hook)
     session.flush()
-    publish_routes(session, platform.store)
     session.commit()
+    publish_routes(session, platform.store)
     return Response(status_code=204)

@@ -5,6 +5,7 @@ from fastapi import APIRouter
 from logsynergy_api.deps import PlatformDep, SessionDep, TenantDep
 from logsynergy_api.schemas import ModelPublic
 from logsynergy_api.services import models
+from logsynergy_api.services.routing import publish_routes
 from logsynergy_api.services.systems import get_system
 
 router = APIRouter(prefix="/v1/systems/{name}/models", tags=["models"])
@@ -26,7 +27,8 @@ def activate(
     name: str, version: int, tenant: TenantDep, session: SessionDep, platform: PlatformDep
 ) -> ModelPublic:
     system = get_system(session, tenant, name)
-    view = ModelPublic.model_validate(models.activate(session, platform.store, system, version))
+    view = ModelPublic.model_validate(models.activate(session, system, version))
     session.commit()
+    publish_routes(session, platform.store)
     view.active = True
     return view

@@ -19,8 +19,8 @@ def create_system(
     system = systems.create_system(
         session, tenant, body.name, body.format, body.role, body.description, body.auto_activate
     )
-    publish_routes(session, platform.store)
     session.commit()
+    publish_routes(session, platform.store)
     return system
 
 
@@ -36,9 +36,11 @@ def get_system(name: str, tenant: TenantDep, session: SessionDep) -> object:
 
 @router.delete("/{name}", status_code=204)
 def delete_system(name: str, tenant: TenantDep, session: SessionDep, platform: PlatformDep) -> Response:
-    systems.delete_system(session, platform.store, tenant, name)
-    publish_routes(session, platform.store)
+    prefixes = systems.delete_system(session, tenant, name)
     session.commit()
+    publish_routes(session, platform.store)
+    for prefix in prefixes:
+        platform.store.delete_prefix(prefix)
     return Response(status_code=204)
 
 

@@ -16,6 +16,6 @@ def create_tenant(
 ) -> TenantCreated:
     tenant, key = tenants.create_tenant(session, body.name)
     session.flush()
-    publish_routes(session, platform.store)
     session.commit()
+    publish_routes(session, platform.store)
     return TenantCreated(name=tenant.name, api_key=key)

@@ -6,10 +6,8 @@ from typing import Any
 
 from sqlmodel import Session, col, func, select
 
-from logsynergy.store import ObjectStore
 from logsynergy_api.errors import NotFound
 from logsynergy_api.models import Job, ModelVersion, System
-from logsynergy_api.services.routing import publish_routes
 
 
 def list_models(session: Session, system: System) -> list[ModelVersion]:
@@ -41,7 +39,7 @@ def register(session: Session, system: System, job: Job, result: dict[str, Any])
     return model
 
 
-def activate(session: Session, store: ObjectStore, system: System, version: int) -> ModelVersion:
+def activate(session: Session, system: System, version: int) -> ModelVersion:
     query = select(ModelVersion).where(ModelVersion.system_id == system.id, ModelVersion.version == version)
     model = session.exec(query).first()
     if model is None:
@@ -49,5 +47,4 @@ def activate(session: Session, store: ObjectStore, system: System, version: int)
     system.active_version = version
     session.add(system)
     session.flush()
-    publish_routes(session, store)
     return model

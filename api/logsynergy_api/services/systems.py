@@ -6,7 +6,6 @@ from sqlmodel import Session, col, delete, select
 
 from logsynergy.errors import InputError
 from logsynergy.loaders import FORMATS
-from logsynergy.store import ObjectStore
 from logsynergy_api.errors import Conflict, NotFound
 from logsynergy_api.models import AlertHook, Dataset, Interpretation, Job, ModelVersion, System, Tenant
 from logsynergy_api.services.tenants import check_name
@@ -58,8 +57,9 @@ def list_systems(session: Session, tenant: Tenant) -> list[System]:
     return list(session.exec(select(System).where(System.tenant_id == tenant.id).order_by(System.name)))
 
 
-def delete_system(session: Session, store: ObjectStore, tenant: Tenant, name: str) -> None:
-    """Delete a system with its datasets, models, interpretations and hooks (not while a job runs)."""
+def delete_system(session: Session, tenant: Tenant, name: str) -> list[str]:
+    """Delete a system's rows with its datasets, models, interpretations and hooks (not while a job runs);
+    returns the object-store prefixes to remove once the deletion is committed."""
     system = get_system(session, tenant, name)
     busy = session.exec(
         select(Job).where(Job.system_id == system.id, col(Job.status).in_(("queued", "running")))
@@ -71,5 +71,4 @@ def delete_system(session: Session, store: ObjectStore, tenant: Tenant, name: st
     session.delete(system)
     session.flush()
     prefix = tenant_prefix(tenant)
-    for part in ("datasets", "models"):
-        store.delete_prefix(f"{prefix}{part}/{name}/")
+    return [f"{prefix}{part}/{name}/" for part in ("datasets", "models")]

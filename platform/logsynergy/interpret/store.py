@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from logsynergy.atomic import write_atomic
 from logsynergy.errors import ArtifactError, InputError
 from logsynergy.interpret.base import Interpreter
 from logsynergy.interpret.matching import ImportedEntry, match_imported, read_imported
@@ -254,13 +253,4 @@ def _as_template(entry: ImportedEntry) -> Template:
 
 
 def _write_atomic(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return write_atomic(path, [text.encode("utf-8")])

@@ -10,14 +10,13 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
-import tempfile
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from logsynergy.atomic import write_atomic
 from logsynergy.errors import InputError, ObjectNotFound, ObjectTooLarge, StoreError
 
 CHUNK = 1 << 20
@@ -150,19 +149,7 @@ class ObjectStore(ABC):
 
     def download_file(self, key: str, path: Path) -> Path:
         """Write object `key` to `path` (parents created); the file appears complete or not at all."""
-        path = Path(path)
-        chunks = self.iter_chunks(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=TEMP_MARKER)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                for chunk in chunks:
-                    f.write(chunk)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return path
+        return write_atomic(Path(path), self.iter_chunks(key), prefix=TEMP_MARKER)
 
     def upload_dir(self, prefix: str, directory: Path) -> list[StoredObject]:
         """Upload every file below `directory` as `prefix/relative/path`; sorted by key."""

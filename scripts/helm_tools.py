@@ -195,6 +195,12 @@ def check_ray_cluster(report: Report, where: str, spec: dict[str, Any], kube: st
         if report.check(bool(pod.get("containers")), f"{where} {label}: template has no containers"):
             check_pod(report, f"{where} {label}", pod, kube)
             check_env(report, f"{where} {label}", pod["containers"][0], SHARED_ENV, secret)
+            env = {e.get("name"): e.get("value") for e in pod["containers"][0].get("env") or []}
+            inline = env.get("RAY_max_direct_call_object_size")
+            report.check(
+                isinstance(inline, str) and inline.isdigit(),
+                f"{where} {label}: RAY_max_direct_call_object_size must be a byte count, got {inline!r}",
+            )
         if label != "head":
             counts = [group.get(k) for k in ("minReplicas", "replicas", "maxReplicas")]
             report.check(

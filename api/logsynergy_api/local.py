@@ -14,7 +14,13 @@ from logsynergy_api.settings import Settings
 
 log = logging.getLogger(__name__)
 
-RAY_ENV = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_AUTH_MODE": "disabled"}
+RAY_ENV = {
+    "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",
+    "RAY_AUTH_MODE": "disabled",
+    # detection requests and answers of 1,000 lines are 100-150 kB: pass them inline, not via the
+    # object store (Ray's default limit is 100 kB; cluster-wide, read when Ray starts)
+    "RAY_max_direct_call_object_size": str(1 << 20),
+}
 
 
 def ray_environment() -> None:

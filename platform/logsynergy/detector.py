@@ -17,7 +17,9 @@ from logsynergy.embedding import SentenceEmbedder
 from logsynergy.interpret import InterpretationStore, make_interpreter
 from logsynergy.loaders.lines import records_from_lines
 from logsynergy.model import LogSynergyNet, ModelConfig
+from logsynergy.model.projected import ProjectedVectors
 from logsynergy.parsing import LogParser
+from logsynergy.precision import resolve_precision
 from logsynergy.records import LoadedLog, LoadReport, LogRecord
 from logsynergy.templates import SystemContext
 from logsynergy.windows import Window, make_windows
@@ -85,7 +87,9 @@ class Detector:
         self.metrics: dict[str, Any] = {}
         self._embedder = embedder
         self._pattern_cache: dict[tuple[str, ...], float] = {}
+        self._projected = ProjectedVectors(model.config.embed_dim)
         self._interpreter = make_interpreter("offline")
+        self.precision = "float32"  # of the network's matrix work when scoring; see set_precision
 
     # construction ----------------------------------------------------------------------------------
     @classmethod
@@ -159,9 +163,17 @@ class Detector:
     def cache_size(self) -> int:
         return len(self._pattern_cache)
 
+    def set_precision(self, name: str) -> str:
+        """Score in 'float32', 'bfloat16' or 'auto' (logsynergy.precision); returns the one in use.
+        Judged patterns are forgotten, so every score comes from the new precision."""
+        self.precision = resolve_precision(name)
+        self._pattern_cache.clear()
+        return self.precision
+
     def clear_caches(self) -> None:
         """Forget judged patterns and parsed lines (the next request pays the full cost again)."""
         self._pattern_cache.clear()
+        self._projected = ProjectedVectors(self.model.config.embed_dim)
         self.parser.clear_cache()
 
     def score_records(self, records: Sequence[LogRecord], *, windowing: str | None = None) -> Detection:
@@ -237,20 +249,26 @@ class Detector:
     @torch.inference_mode()
     def score_patterns(self, patterns: Sequence[tuple[str, ...]], batch_size: int = 512) -> np.ndarray:
         """Anomaly probabilities of template-id sequences from the model alone (no cache)."""
-        config = self.model.config
-        dim = config.embed_dim
+        max_events = self.model.config.max_events
         out = np.empty(len(patterns), np.float32)
         for start in range(0, len(patterns), batch_size):
-            chunk = [clip_events(p, config.max_events) for p in patterns[start : start + batch_size]]
+            chunk = [clip_events(p, max_events) for p in patterns[start : start + batch_size]]
+            rows = self._projected_rows(set().union(*chunk))
             width = max(len(p) for p in chunk)
-            events = np.zeros((len(chunk), width, dim), np.float32)
-            mask = np.zeros((len(chunk), width), bool)
-            for i, pattern in enumerate(chunk):
-                events[i, : len(pattern)] = [self.vectors[t] for t in pattern]
-                mask[i, : len(pattern)] = True
-            logits = self.model(torch.from_numpy(events), torch.from_numpy(mask)).anomaly_logit
-            out[start : start + len(chunk)] = torch.sigmoid(logits).numpy()
+            index = torch.tensor([[rows[t] for t in p] + [0] * (width - len(p)) for p in chunk])
+            x = self._projected.table[index]  # == model.project(event vectors), padding: project(0)
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.precision == "bfloat16"):
+                logits = self.model.forward_projected(x, index != 0).anomaly_logit
+            out[start : start + len(chunk)] = torch.sigmoid(logits.float()).numpy()
         return out
+
+    def _projected_rows(self, ids: set[str]) -> dict[str, int]:
+        """Rows of `model.project` applied to template vectors, projected once per vector object."""
+        projected = self._projected
+        stale = [t for t in ids if projected.sources.get(t) is not self.vectors[t]]
+        if stale or len(projected.table) == 0:
+            projected.add(self.model, stale, [self.vectors[t] for t in stale])
+        return projected.rows
 
     def report(self, window: Window, score: float, by_line: dict[int, LogRecord]) -> dict[str, Any]:
         """What an operator reads: the window's lines, their templates and interpretations, the score."""

@@ -145,6 +145,7 @@ class SentenceEmbedder:
             return
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        import torch
         from transformers import AutoModel, AutoTokenizer
         from transformers.utils import logging as hf_logging
 
@@ -152,7 +153,9 @@ class SentenceEmbedder:
         hf_logging.disable_progress_bar()  # no "Loading weights" bar in service logs
         try:
             tokenizer = AutoTokenizer.from_pretrained(str(self.path), local_files_only=True)
-            model = AutoModel.from_pretrained(str(self.path), local_files_only=True)
+            model = AutoModel.from_pretrained(
+                str(self.path), local_files_only=True, dtype=torch.float32
+            )  # half-precision checkpoints too: CPU inference wants fp32
         except Exception as error:  # any failure here means the directory is not a usable model
             raise InputError(
                 f"cannot load embedding model {self.name!r} from {self.path}: {error}"

@@ -43,6 +43,11 @@ class TrainOptions:
     # Fewer labelled anomalous target windows than this: the target's labels are too thin to teach the
     # anomaly classifier (they mislead it), so it learns from the sources and sees the target unlabelled.
     min_target_anomalies: int = 10
+    # No target anomaly to calibrate on, but known-normal target windows: alarm above this quantile of
+    # their scores (a 1% false-alarm budget on the target's own normal traffic) instead of borrowing the
+    # sources' threshold, whose score scale does not carry over to the target.
+    normal_quantile: float = 0.99
+    min_normal_windows: int = 20
     device: str | None = None
     show_bars: bool = True
     overrides: dict[str, Any] = field(default_factory=dict)
@@ -85,6 +90,25 @@ def split_target(windows: Sequence[Window], options: TrainOptions, gap: int) -> 
     val = list(windows[n_train - n_val + gap : n_train]) if n_val else []
     test = list(windows[n_train + gap :])
     return TargetSplit(train, val, test, notes, n_train)
+
+
+def known_normals(
+    windows: Sequence[Window], split: TargetSplit, options: TrainOptions, *, trained_on_labels: bool
+) -> list[Window]:
+    """Labelled-normal target windows whose scores show the target's normal range: the whole labelled
+    part when the target trained unlabelled, else only its validation slice (the rest was fitted)."""
+    if trained_on_labels:
+        return [w for w in split.val if w.label == 0]
+    labelled = min(options.target_labelled, int(len(windows) * options.max_train_fraction))
+    return [w for w in windows[:labelled] if w.label == 0]
+
+
+def normal_threshold(scores: np.ndarray, weights: np.ndarray, quantile: float) -> float:
+    """The weighted `quantile` of known-normal scores: alarms fire above it."""
+    order = np.argsort(scores, kind="stable")
+    cumulative = np.cumsum(weights[order]) / weights.sum()
+    index = int(np.searchsorted(cumulative, quantile, side="left"))
+    return float(scores[order][min(index, len(scores) - 1)])
 
 
 def balance_systems(data: WindowSet, target: int | None = None, target_share: float | None = None) -> None:
@@ -235,6 +259,15 @@ def fit(
         progress=progress,
         show_bars=options.show_bars,
     )
+    if calibration != "target" and options.use_target_labels:
+        normals = known_normals(target.windows, split, options, trained_on_labels=not zero_label)
+        if len(normals) >= options.min_normal_windows:
+            normal_set = collapse(normals, rows[t], system=t, domain=1, max_events=config.max_events)
+            table_dev = table.to(next(result.model.parameters()).device)
+            result.threshold = normal_threshold(
+                predict(result.model, table_dev, normal_set), normal_set.weight, options.normal_quantile
+            )
+            calibration = f"target normals (q{options.normal_quantile:g} of {len(normals)})"
     test_set = collapse(split.test, rows[t], system=t, domain=1, max_events=config.max_events)
     scores = predict(result.model, table.to(next(result.model.parameters()).device), test_set)
     labelled = test_set.label >= 0

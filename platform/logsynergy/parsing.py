@@ -15,23 +15,12 @@ from drain3 import TemplateMiner
 from drain3.masking import MaskingInstruction
 from drain3.template_miner_config import TemplateMinerConfig
 
+from logsynergy.masking import DEFAULT_MASKS, GuardedMasker
 from logsynergy.templates import Template, template_id
 
 PARAM = "<*>"
-
-# Order matters: the most specific patterns first. Each is replaced by the wildcard.
-DEFAULT_MASKS: tuple[str, ...] = (
-    r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}",  # uuid
-    r"req-[0-9a-fA-F-]{8,}",  # request id
-    r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?",  # iso timestamp
-    r"(?:[0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}",  # mac address
-    r"/?\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}(?::\d+)?",  # ipv4 with optional port
-    r"blk_-?\d+",  # hdfs block id
-    r"0[xX][0-9a-fA-F]+",  # hex literal
-    r"\b[0-9a-fA-F]{16,}\b",  # long hex string
-    r"instance-[0-9a-fA-F]{8}",  # libvirt domain
-    r"(?<![\w.])[-+]?\d+(?:\.\d+)*(?![\w.])",  # number
-)
+CACHE_LIMIT = 500_000  # entries per assign cache before it stops growing
+__all__ = ["DEFAULT_MASKS", "LogParser", "ParseResult"]
 
 
 def _miner_config(sim_th: float, depth: int, masks: Sequence[str]) -> TemplateMinerConfig:
@@ -59,11 +48,16 @@ class LogParser:
 
     def __init__(self, sim_th: float = 0.5, depth: int = 4, masks: Sequence[str] = DEFAULT_MASKS) -> None:
         self.sim_th, self.depth, self.masks = sim_th, depth, tuple(masks)
-        self.miner = TemplateMiner(config=_miner_config(sim_th, depth, self.masks))
+        config = _miner_config(sim_th, depth, self.masks)
+        self.miner = TemplateMiner(config=config)
+        self.miner.masker = GuardedMasker(config.masking_instructions, config.mask_prefix, config.mask_suffix)
         self.templates: dict[str, Template] = {}
         self._cluster_to_id: dict[int, str] = {}
         self._new: dict[str, Template] = {}
         self._cache: dict[str, str] = {}
+        self._shape_cache: dict[tuple[str, ...], str | None] = {}
+        self._vocabulary: frozenset[str] | None = None
+        self._other = "\x00"
         self._number = re.compile(r"\d")
 
     def fit(self, messages: Sequence[str]) -> list[str]:
@@ -98,7 +92,7 @@ class LogParser:
             if tid not in self.templates:
                 example = examples.get(cluster.cluster_id) or (old[tid].example if tid in old else text)
                 self.templates[tid] = Template(tid, text, example, 0)
-        self._cache.clear()
+        self.clear_cache()
 
     def assign(self, messages: Iterable[str]) -> ParseResult:
         """Map messages to known templates; an unmatched message gets a new template of its own."""
@@ -109,7 +103,7 @@ class LogParser:
             tid = cache.get(message)
             if tid is None:
                 tid = self._match(message)
-                if len(cache) < 500_000:
+                if len(cache) < CACHE_LIMIT:
                     cache[message] = tid
             if tid in self._new:
                 new.add(tid)
@@ -117,10 +111,17 @@ class LogParser:
         return ParseResult(ids, new)
 
     def _match(self, message: str) -> str:
-        cluster = self.miner.match(message, full_search_strategy="fallback")
-        if cluster is not None:
-            return self._cluster_to_id[cluster.cluster_id]
         masked = self.miner.masker.mask(message)
+        shape = self._shape(masked)
+        if shape in self._shape_cache:
+            tid = self._shape_cache[shape]
+        else:
+            cluster = self.miner.drain.match(masked, full_search_strategy="fallback")
+            tid = None if cluster is None else self._cluster_to_id[cluster.cluster_id]
+            if len(self._shape_cache) < CACHE_LIMIT:
+                self._shape_cache[shape] = tid
+        if tid is not None:
+            return tid
         tokens = [PARAM if self._number.search(t) else t for t in masked.split()]
         text = " ".join(tokens)
         tid = template_id(text)
@@ -128,9 +129,37 @@ class LogParser:
             self._new[tid] = Template(tid, text, message, 0)
         return tid
 
+    def _shape(self, masked: str) -> tuple[str, ...]:
+        """The masked tokens, those drain can tell from no tree key or template token made one.
+
+        Drain's `match` compares a token only for equality with tree keys and template tokens, so two
+        messages of the same shape match the same cluster (or none)."""
+        vocabulary = self._vocabulary
+        if vocabulary is None:
+            vocabulary = self._vocabulary = self._drain_vocabulary()
+            while self._other in vocabulary:
+                self._other += "\x00"
+        other = self._other
+        tokens = self.miner.drain.get_content_as_tokens(masked)
+        return tuple([t if t in vocabulary else other for t in tokens])
+
+    def _drain_vocabulary(self) -> frozenset[str]:
+        drain = self.miner.drain
+        words: set[str] = {drain.param_str}
+        nodes = [drain.root_node]
+        while nodes:
+            node = nodes.pop()
+            words.update(node.key_to_child_node)
+            nodes.extend(node.key_to_child_node.values())
+        for cluster in drain.id_to_cluster.values():
+            words.update(cluster.log_template_tokens)
+        return frozenset(words)
+
     def clear_cache(self) -> None:
-        """Forget the message → template id cache used by `assign`."""
+        """Forget the caches used by `assign` (call after the drain state changes)."""
         self._cache.clear()
+        self._shape_cache.clear()
+        self._vocabulary = None
 
     @property
     def new_templates(self) -> dict[str, Template]:
@@ -167,6 +196,7 @@ class LogParser:
         parser.miner.drain.root_node = drain.root_node
         parser._cluster_to_id = {int(k): v for k, v in meta["cluster_to_id"].items()}
         parser.templates = {t["id"]: Template(**t) for t in meta["templates"]}
+        parser.clear_cache()
         return parser
 
 

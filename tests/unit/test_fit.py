@@ -1,6 +1,14 @@
 import numpy as np
+import pytest
 
-from logsynergy.fit import TrainOptions, balance_systems, split_target, template_sentence
+from logsynergy.fit import (
+    TrainOptions,
+    balance_systems,
+    known_normals,
+    normal_threshold,
+    split_target,
+    template_sentence,
+)
 from logsynergy.windows import Window
 from logsynergy.windowset import WindowSet, clip_events, collapse
 
@@ -56,3 +64,21 @@ def test_balance_gives_target_half_and_each_class_half():
 
 def test_no_lei_text_drops_parameters():
     assert template_sentence("Receiving block <*> src: <*> dest: <*>") == "Receiving block src: dest:"
+
+
+def test_normal_threshold_is_a_weighted_quantile():
+    scores = np.array([0.1, 0.2, 0.3, 0.9], np.float32)
+    assert normal_threshold(scores, np.ones(4, np.float32), 0.5) == pytest.approx(0.2)
+    # 97 windows collapsed onto 0.3: the 99th percentile of all 100 windows is 0.3, not the outlier 0.9
+    assert normal_threshold(scores, np.array([1, 1, 97, 1], np.float32), 0.99) == pytest.approx(0.3)
+    assert normal_threshold(scores, np.ones(4, np.float32), 1.0) == pytest.approx(0.9)
+
+
+def test_known_normals_exclude_windows_the_labels_were_fitted_on():
+    windows = [Window((f"t{i}",), i % 5 == 0, (i,)) for i in range(100)]
+    options = TrainOptions(target_labelled=40)
+    split = split_target(windows, options, gap=0)
+    fitted = known_normals(windows, split, options, trained_on_labels=True)
+    assert fitted == [w for w in split.val if w.label == 0] and fitted
+    unlabelled = known_normals(windows, split, options, trained_on_labels=False)
+    assert unlabelled == [w for w in windows[:40] if w.label == 0]

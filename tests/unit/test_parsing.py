@@ -50,3 +50,61 @@ def test_examples_are_real_lines_of_their_template():
     parser.fit(messages)
     examples = {t.example for t in parser.templates.values()}
     assert examples <= set(messages)
+
+
+def _reference_ids(parser: LogParser, messages: list[str]) -> list[str]:
+    """What `assign` returned before its caches: drain3's masker and `TemplateMiner.match`, uncached."""
+    from drain3.masking import LogMasker, MaskingInstruction
+
+    masker = LogMasker([MaskingInstruction(p, "*") for p in parser.masks], "<", ">")
+    ids = []
+    for message in messages:
+        masked = masker.mask(message)
+        cluster = parser.miner.drain.match(masked, full_search_strategy="fallback")
+        if cluster is not None:
+            ids.append(parser._cluster_to_id[cluster.cluster_id])
+        else:
+            text = " ".join("<*>" if any(c.isdigit() for c in t) else t for t in masked.split())
+            ids.append(template_id(text))
+    return ids
+
+
+def _perturbed(messages: list[str], seed: int) -> list[str]:
+    """Fresh variants: digits and letters swapped inside tokens, tokens dropped or duplicated."""
+    import random
+
+    rng = random.Random(seed)
+    out = []
+    for message in messages:
+        tokens = message.split()
+        for i, token in enumerate(tokens):
+            roll = rng.random()
+            if roll < 0.3:
+                tokens[i] = "".join(rng.choice("0123456789") if c.isdigit() else c for c in token)
+            elif roll < 0.35:
+                tokens[i] = token + rng.choice(["7", "x", "_a1"])
+        if tokens and rng.random() < 0.1:
+            tokens.pop(rng.randrange(len(tokens)))
+        out.append(" ".join(tokens))
+    return out
+
+
+def test_cached_assign_matches_uncached_drain(shared_datasets: Path):
+    for fmt, path in [("bgl", "bgl/loghub_2k/BGL_2k.log"), ("hdfs", "hdfs/loghub_2k/HDFS_2k.log")]:
+        messages = [r.message for r in load_log(fmt, shared_datasets / path).records]
+        parser = LogParser()
+        parser.fit(messages[:1500])
+        fresh = messages[1500:] + _perturbed(messages, seed=1) + _perturbed(messages, seed=2)
+        assert parser.assign(fresh).template_ids == _reference_ids(parser, fresh)
+        assert parser.assign(fresh).template_ids == _reference_ids(parser, fresh)  # from the caches
+
+
+def test_tokens_kept_literally_in_a_template_still_decide_the_match():
+    parser = LogParser()
+    parser.fit(["job rid=abc123 done", "disk sda1 full", "disk sdb2 full"])
+    messages = ["job rid=abc123 done", "job rid=abc124 done", "disk sdc9 full", "job rid=abc123 done x"]
+    result = parser.assign(messages)
+    assert result.template_ids == _reference_ids(parser, messages)
+    assert result.template_ids[0] in parser.templates and result.template_ids[2] in parser.templates
+    assert result.template_ids[1] in result.new_templates
+    assert parser.template(result.template_ids[1]).example == "job rid=abc124 done"

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from logsynergy.detector import Detector
+from logsynergy.errors import ConfigError
 from logsynergy.fit import TrainOptions
 from logsynergy.interpret_ops import export_interpretations, import_interpretations
 from logsynergy.pipeline import train
@@ -116,3 +119,47 @@ def test_thin_target_labels_are_not_trusted(trained: tuple[Path, dict], tmp_path
     assert not thin.metrics["target_labels_used"]
     assert thin.metrics["target_labelled_anomalies"] == labelled["target_labelled_anomalies"]
     assert thin.metrics["test_windows"] == labelled["test_windows"]
+
+
+def test_without_target_anomalies_the_threshold_comes_from_target_normals(tmp_path: Path):
+    """A target whose labelled part holds no anomaly: alarms fire above the 99th percentile of its own
+    known-normal windows, not at a threshold borrowed from the sources."""
+    from logsynergy.embedding import SentenceEmbedder
+    from logsynergy.fit import fit
+    from logsynergy.interpret import make_interpreter
+    from logsynergy.prepare import prepare_system
+    from logsynergy.systems import load_systems
+
+    specs = load_systems(write_demo_systems(tmp_path, n_lines=3000, seed=5))
+    interpreter = make_interpreter()
+    prepared = {name: prepare_system(specs[name], interpreter) for name in ("payments", "storage")}
+    target = prepared["payments"]
+    n = 200
+    calm = [dataclasses.replace(w, label=0) if i < n else w for i, w in enumerate(target.windows)]
+    target = dataclasses.replace(target, windows=calm)
+    options = TrainOptions(**{**SMALL.__dict__, "target_labelled": n, "epochs": 2})
+    result = fit(target, [prepared["storage"]], SentenceEmbedder(), options)
+    metrics = result.metrics
+    assert metrics["calibration"] == f"target normals (q0.99 of {n})"
+    scores = result.detector.score_patterns([w.events for w in calm[:n]])
+    assert np.mean(scores >= metrics["threshold"]) == pytest.approx(0.01, abs=0.02)
+    assert not metrics["target_labels_used"] and metrics["target_labelled_anomalies"] == 0
+
+
+def test_bfloat16_scoring_agrees_with_float32(trained: tuple[Path, dict]):
+    """The serving option: bfloat16 matrix work moves scores by about 1e-3, not verdicts."""
+    artifact, _ = trained
+    detector = Detector.load(artifact)
+    assert detector.precision == "float32"
+    lines = [r["message"] for r in generate_system("payments", 3000, seed=11)]
+    exact = detector.score_lines(lines)
+    assert detector.set_precision("bfloat16") == "bfloat16"
+    assert detector.cache_size == 0, "scores judged in another precision must not be reused"
+    fast = detector.score_lines(lines)
+    assert fast.model_windows == exact.model_windows > 50
+    scores = np.array([[a.score, b.score] for a, b in zip(exact.windows, fast.windows, strict=True)])
+    assert np.abs(scores[:, 0] - scores[:, 1]).max() < 1e-2
+    assert np.mean([a.anomaly == b.anomaly for a, b in zip(exact.windows, fast.windows, strict=True)]) > 0.99
+    assert detector.set_precision("auto") in ("float32", "bfloat16")
+    with pytest.raises(ConfigError, match="precision"):
+        detector.set_precision("float8")

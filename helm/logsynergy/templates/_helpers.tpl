@@ -176,6 +176,8 @@ spec:
       {{- end }}
       env:
         {{- include "logsynergy.sharedEnv" $ctx | nindent 8 }}
+        - name: RAY_max_direct_call_object_size
+          value: {{ $ctx.Values.ray.maxDirectCallObjectSize | int64 | toString | quote }}
         {{- with $ctx.Values.ray.extraEnv }}
         {{- toYaml . | nindent 8 }}
         {{- end }}

@@ -12,11 +12,26 @@ from pathlib import Path
 from logsynergy.loaders.base import finish, iter_lines
 from logsynergy.records import LoadedLog, LoadReport, LogRecord
 
+_scan = json.JSONDecoder().scan_once  # what json.loads runs, without its per-call checks
+
+
+def decode(text: str) -> object:
+    """`json.loads(text)`; a `{...}` line (no surrounding space) skips straight to the scanner."""
+    if text[:1] == "{" and text[-1:] == "}":
+        try:
+            obj, end = _scan(text, 0)
+        except (StopIteration, ValueError):
+            pass  # json.loads raises the same error, with its message
+        else:
+            if end == len(text):  # otherwise json.loads reports the extra data
+                return obj
+    return json.loads(text)
+
 
 def parse_object(text: str) -> LogRecord | str:
     """A record without line_no/raw (filled by the caller), or why the line is malformed."""
     try:
-        obj = json.loads(text)
+        obj = decode(text)
     except ValueError as e:
         return f"not JSON ({e.msg})"
     if not isinstance(obj, dict):

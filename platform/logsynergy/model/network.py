@@ -47,7 +47,10 @@ class LogSynergyNet(nn.Module):
 
     def forward(self, events: torch.Tensor, mask: torch.Tensor) -> NetOutput:
         """events [B, L, E] float; mask [B, L] bool, True on real events."""
-        x = self.project(events)
+        return self.forward_projected(self.project(events), mask)
+
+    def forward_projected(self, x: torch.Tensor, mask: torch.Tensor) -> NetOutput:
+        """`forward` on events already through `project` (it acts on each event alone): x [B, L, H]."""
         batch, length, _ = x.shape
         use_cls = self.config.pooling == "cls"
         if use_cls:

@@ -12,10 +12,14 @@ Arguments (all optional; strings are accepted, as `serve run … key=value` pass
 | `ingress_replicas` | `{"num_replicas": 1}` | `{"num_replicas": n}` or autoscaling keys (`min_replicas`, …) |
 | `pool_autoscaling` | min 1, max 2 replicas, 16 ongoing requests each | `ModelPool` autoscaling config |
 | `ingress_num_cpus` / `pool_num_cpus` | 0.25 / 0.5 | CPUs reserved per replica (torch threads: ≥ 1) |
+| `pool_max_ongoing_requests` | 0 | requests per `ModelPool` replica at once (0: max(64, 4 batches)) |
+| `score_precision` | `auto` | `float32`, `bfloat16`, or `auto` (bfloat16 where the CPU has it natively) |
 | `hook_timeout_s`, `hook_retries`, `hook_dedup_s` | 5.0, 3, 300.0 | alert hook delivery |
 | `stream_ttl_s` | 300.0 | stream state lifetime after a stream's last batch |
 | `max_body_bytes`, `max_lines` | 32 MiB, 200,000 | request size limits (413 beyond) |
 
+A hot model's requests spill to another `ModelPool` replica (which loads it too) only when the replicas
+holding it are full, so a low `pool_max_ongoing_requests` spreads one busy model over the replicas.
 The defaults reserve little so that a local Ray shared with training jobs keeps CPUs for them; a
 dedicated serving cluster should raise `pool_num_cpus` and `pool_autoscaling`. The object store comes
 from `LOGSYNERGY_STORE_*` in the replicas' environment.
@@ -30,6 +34,7 @@ from typing import Any
 from ray import serve
 
 from logsynergy.errors import ConfigError
+from logsynergy.precision import PRECISIONS
 from logsynergy_workers.serving.ingress import DetectIngress
 from logsynergy_workers.serving.model_pool import ModelPool
 
@@ -43,6 +48,8 @@ DEFAULTS: dict[str, Any] = {
     "pool_autoscaling": {"min_replicas": 1, "max_replicas": 2, "target_ongoing_requests": 16},
     "ingress_num_cpus": 0.25,
     "pool_num_cpus": 0.5,
+    "pool_max_ongoing_requests": 0,
+    "score_precision": "auto",
     "hook_timeout_s": 5.0,
     "hook_retries": 3,
     "hook_dedup_s": 300.0,
@@ -78,6 +85,12 @@ def _number(kind: Callable[[Any], Any], minimum: float) -> Callable[[Any, str], 
     return convert
 
 
+def _precision(value: Any, name: str) -> str:
+    if value not in PRECISIONS:
+        raise ConfigError(f"serving arg {name!r} must be one of {', '.join(PRECISIONS)}, got {value!r}")
+    return str(value)
+
+
 CONVERTERS: dict[str, Callable[[Any, str], Any]] = {
     "routes_ttl_s": _number(float, 0),
     "max_models_per_replica": _number(int, 1),
@@ -87,6 +100,8 @@ CONVERTERS: dict[str, Callable[[Any, str], Any]] = {
     "pool_autoscaling": _as_dict,
     "ingress_num_cpus": _number(float, 0),
     "pool_num_cpus": _number(float, 0),
+    "pool_max_ongoing_requests": _number(int, 0),
+    "score_precision": _precision,
     "hook_timeout_s": _number(float, 0.001),
     "hook_retries": _number(int, 0),
     "hook_dedup_s": _number(float, 0),
@@ -119,7 +134,7 @@ def build_app(args: dict[str, Any] | None = None) -> serve.Application:
     threads = max(1, int(cfg["pool_num_cpus"]))
     pool = ModelPool.options(
         ray_actor_options={"num_cpus": cfg["pool_num_cpus"]},
-        max_ongoing_requests=max(64, 4 * cfg["max_batch_size"]),
+        max_ongoing_requests=cfg["pool_max_ongoing_requests"] or max(64, 4 * cfg["max_batch_size"]),
         **_scaling(cfg["pool_autoscaling"]),
     ).bind(
         max_models=cfg["max_models_per_replica"],
@@ -127,6 +142,7 @@ def build_app(args: dict[str, Any] | None = None) -> serve.Application:
         batch_wait_timeout_s=cfg["batch_wait_timeout_s"],
         stream_ttl_s=cfg["stream_ttl_s"],
         torch_threads=threads,
+        score_precision=cfg["score_precision"],
     )
     return DetectIngress.options(
         ray_actor_options={"num_cpus": cfg["ingress_num_cpus"]}, **_scaling(cfg["ingress_replicas"])

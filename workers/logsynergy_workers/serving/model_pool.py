@@ -92,12 +92,14 @@ class ModelPool:
         batch_wait_timeout_s: float = 0.002,
         stream_ttl_s: float = 300.0,
         torch_threads: int = 1,
+        score_precision: str = "float32",
     ) -> None:
         import torch
 
         torch.set_num_threads(max(1, torch_threads))
         self._store = make_store(store_from_env())
         self._cache_root = Path(os.environ.get(CACHE_ENV) or tempfile.gettempdir()) / "logsynergy-models"
+        self._precision = score_precision
         self._prefixes: dict[str, str] = {}
         self._embedders: dict[str, SentenceEmbedder] = {}
         self._streams = StreamTable(ttl_s=stream_ttl_s)
@@ -131,6 +133,7 @@ class ModelPool:
         try:
             self._store.download_dir(prefix, scratch)
             detector = Detector.load(scratch)
+            detector.set_precision(self._precision)
         except ObjectNotFound as exc:
             raise ModelUnavailable(f"model {model_id!r}: no artifact under {prefix!r} in the store") from exc
         except (ArtifactError, StoreError, InputError) as exc:
@@ -161,18 +164,20 @@ class ModelPool:
             return [error_payload(exc)] * len(requests)
         loop = asyncio.get_running_loop()
         results = await loop.run_in_executor(self._executor, self._score_all, detector, model_id, requests)
-        for result in results:
-            if "stats" in result:
-                self._record(model_id, result["stats"])
+        self._record(model_id, [result["stats"] for result in results if "stats" in result])
         return results
 
-    def _record(self, model_id: str, stats: dict[str, Any]) -> None:
+    def _record(self, model_id: str, stats: list[dict[str, Any]]) -> None:
+        """Metrics of one batch's answers, summed (one update per metric and batch)."""
+        if not stats:
+            return
         tags = {"model": model_id}
         counters = ((self._m_lines, "lines"), (self._m_windows, "windows"), (self._m_hits, "cache_hits"))
         for counter, name in counters:
-            if stats[name] > 0:  # Ray counters refuse increments of 0
-                counter.inc(stats[name], tags=tags)
-        self._m_cache.set(stats["cache_size"], tags=tags)
+            total = sum(s[name] for s in stats)
+            if total > 0:  # Ray counters refuse increments of 0
+                counter.inc(total, tags=tags)
+        self._m_cache.set(stats[-1]["cache_size"], tags=tags)
 
     def _score_all(
         self, detector: Detector, model_id: str, requests: list[dict[str, Any]]

@@ -1,0 +1,118 @@
+"""Drain's masking with cheap literal guards: the same output as drain3's `LogMasker`, fewer regex passes.
+
+Each default mask is skipped when a literal it cannot match without is absent from the current text
+(e.g. a uuid needs four '-'). When no mask string holds a digit (`<*>`), the passes never bring one in,
+so "the message has no digit" is checked once for all the masks that need one.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Collection
+
+from drain3.masking import AbstractMaskingInstruction, LogMasker, MaskingInstruction
+
+# Order matters: the most specific patterns first. Each is replaced by the wildcard.
+UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+REQUEST_ID = r"req-[0-9a-fA-F-]{8,}"
+ISO_TIME = r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?"
+MAC = r"(?:[0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}"
+IPV4 = r"/?\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}(?::\d+)?"
+BLOCK = r"blk_-?\d+"
+HEX = r"0[xX][0-9a-fA-F]+"
+LONG_HEX = r"\b[0-9a-fA-F]{16,}\b"
+INSTANCE = r"instance-[0-9a-fA-F]{8}"
+NUMBER = r"(?<![\w.])[-+]?\d+(?:\.\d+)*(?![\w.])"
+DEFAULT_MASKS: tuple[str, ...] = (
+    UUID,
+    REQUEST_ID,
+    ISO_TIME,
+    MAC,
+    IPV4,
+    BLOCK,
+    HEX,
+    LONG_HEX,
+    INSTANCE,
+    NUMBER,
+)
+
+Guard = Callable[[str], bool]
+# Necessary conditions for a match in the text; `None`: no cheap condition, always run the regex.
+GUARDS: dict[str, Guard | None] = {
+    UUID: lambda s: s.count("-") >= 4,
+    REQUEST_ID: lambda s: "req-" in s,
+    ISO_TIME: lambda s: "-" in s and ":" in s,
+    MAC: lambda s: s.count(":") >= 5,
+    IPV4: lambda s: s.count(".") >= 3,
+    BLOCK: lambda s: "blk_" in s,
+    HEX: lambda s: "0x" in s or "0X" in s,
+    LONG_HEX: None,
+    INSTANCE: lambda s: "instance-" in s,
+    NUMBER: None,
+}
+NEEDS_DIGIT = frozenset({ISO_TIME, IPV4, BLOCK, HEX, NUMBER})
+_DIGIT = re.compile(r"\d")
+WILDCARD = "<*>"
+_DEFAULT = [re.compile(p).sub for p in DEFAULT_MASKS]
+
+
+def mask_default(s: str) -> str:
+    """The default masks with `<*>`, their guards written out (the same steps as `GuardedMasker`)."""
+    uuid, request, iso, mac, ipv4, block, hex_, long_hex, instance, number = _DEFAULT
+    if s.count("-") >= 4:
+        s = uuid(WILDCARD, s)
+    if "req-" in s:
+        s = request(WILDCARD, s)
+    if _DIGIT.search(s) is None:
+        if s.count(":") >= 5:
+            s = mac(WILDCARD, s)
+        s = long_hex(WILDCARD, s)
+        return instance(WILDCARD, s) if "instance-" in s else s
+    if "-" in s and ":" in s:
+        s = iso(WILDCARD, s)
+    if s.count(":") >= 5:
+        s = mac(WILDCARD, s)
+    if s.count(".") >= 3:
+        s = ipv4(WILDCARD, s)
+    if "blk_" in s:
+        s = block(WILDCARD, s)
+    if "0x" in s or "0X" in s:
+        s = hex_(WILDCARD, s)
+    s = long_hex(WILDCARD, s)
+    if "instance-" in s:
+        s = instance(WILDCARD, s)
+    return number(WILDCARD, s)
+
+
+class GuardedMasker(LogMasker):
+    """drain3's `LogMasker` whose `mask` skips regexes that provably cannot match."""
+
+    def __init__(
+        self, masking_instructions: Collection[AbstractMaskingInstruction], mask_prefix: str, mask_suffix: str
+    ) -> None:
+        super().__init__(masking_instructions, mask_prefix, mask_suffix)
+        self._steps: list[tuple[re.Pattern[str], str, Guard | None, bool]] = []
+        self._generic = any(type(mi) is not MaskingInstruction for mi in masking_instructions)
+        for mi in masking_instructions if not self._generic else ():
+            mask = mask_prefix + mi.mask_with + mask_suffix
+            known = mask == WILDCARD and mi.pattern in GUARDS  # guards are for the patterns as written
+            guard = GUARDS[mi.pattern] if known else None
+            self._steps.append((mi.regex, mask, guard, known and mi.pattern in NEEDS_DIGIT))
+        # "no digit" survives the passes only when no mask string brings one in
+        self._digit_check = not any(_DIGIT.search(step[1]) for step in self._steps)
+        self._default = [
+            (mi.pattern, mask_prefix + mi.mask_with + mask_suffix) for mi in masking_instructions
+        ]
+        self._default_only = self._default == [(p, WILDCARD) for p in DEFAULT_MASKS]
+
+    def mask(self, content: str) -> str:
+        if self._default_only:
+            return mask_default(content)
+        if self._generic:  # an instruction of another kind: drain3's own loop
+            return super().mask(content)
+        no_digit = self._digit_check and _DIGIT.search(content) is None
+        for regex, mask, guard, needs_digit in self._steps:
+            if (needs_digit and no_digit) or (guard is not None and not guard(content)):
+                continue
+            content = regex.sub(mask, content)
+        return content

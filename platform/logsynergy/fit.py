@@ -92,15 +92,11 @@ def split_target(windows: Sequence[Window], options: TrainOptions, gap: int) -> 
     return TargetSplit(train, val, test, notes, n_train)
 
 
-def known_normals(
-    windows: Sequence[Window], split: TargetSplit, options: TrainOptions, *, trained_on_labels: bool
-) -> list[Window]:
+def known_normals(split: TargetSplit, *, trained_on_labels: bool) -> list[Window]:
     """Labelled-normal target windows whose scores show the target's normal range: the whole labelled
     part when the target trained unlabelled, else only its validation slice (the rest was fitted)."""
-    if trained_on_labels:
-        return [w for w in split.val if w.label == 0]
-    labelled = min(options.target_labelled, int(len(windows) * options.max_train_fraction))
-    return [w for w in windows[:labelled] if w.label == 0]
+    seen = split.val if trained_on_labels else [*split.train, *split.val]
+    return [w for w in seen if w.label == 0]
 
 
 def normal_threshold(scores: np.ndarray, weights: np.ndarray, quantile: float) -> float:
@@ -259,17 +255,17 @@ def fit(
         progress=progress,
         show_bars=options.show_bars,
     )
+    device_table = table.to(next(result.model.parameters()).device)
     if calibration != "target" and options.use_target_labels:
-        normals = known_normals(target.windows, split, options, trained_on_labels=not zero_label)
+        normals = known_normals(split, trained_on_labels=not zero_label)
         if len(normals) >= options.min_normal_windows:
             normal_set = collapse(normals, rows[t], system=t, domain=1, max_events=config.max_events)
-            table_dev = table.to(next(result.model.parameters()).device)
             result.threshold = normal_threshold(
-                predict(result.model, table_dev, normal_set), normal_set.weight, options.normal_quantile
+                predict(result.model, device_table, normal_set), normal_set.weight, options.normal_quantile
             )
             calibration = f"target normals (q{options.normal_quantile:g} of {len(normals)})"
     test_set = collapse(split.test, rows[t], system=t, domain=1, max_events=config.max_events)
-    scores = predict(result.model, table.to(next(result.model.parameters()).device), test_set)
+    scores = predict(result.model, device_table, test_set)
     labelled = test_set.label >= 0
     measured = prf(test_set.label[labelled], scores[labelled] >= result.threshold, test_set.weight[labelled])
     detector = Detector.from_training(

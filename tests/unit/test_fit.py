@@ -78,7 +78,7 @@ def test_known_normals_exclude_windows_the_labels_were_fitted_on():
     windows = [Window((f"t{i}",), i % 5 == 0, (i,)) for i in range(100)]
     options = TrainOptions(target_labelled=40)
     split = split_target(windows, options, gap=0)
-    fitted = known_normals(windows, split, options, trained_on_labels=True)
+    fitted = known_normals(split, trained_on_labels=True)
     assert fitted == [w for w in split.val if w.label == 0] and fitted
-    unlabelled = known_normals(windows, split, options, trained_on_labels=False)
+    unlabelled = known_normals(split, trained_on_labels=False)
     assert unlabelled == [w for w in windows[:40] if w.label == 0]

@@ -53,35 +53,6 @@ GUARDS: dict[str, Guard | None] = {
 NEEDS_DIGIT = frozenset({ISO_TIME, IPV4, BLOCK, HEX, NUMBER})
 _DIGIT = re.compile(r"\d")
 WILDCARD = "<*>"
-_DEFAULT = [re.compile(p).sub for p in DEFAULT_MASKS]
-
-
-def mask_default(s: str) -> str:
-    """The default masks with `<*>`, their guards written out (the same steps as `GuardedMasker`)."""
-    uuid, request, iso, mac, ipv4, block, hex_, long_hex, instance, number = _DEFAULT
-    if s.count("-") >= 4:
-        s = uuid(WILDCARD, s)
-    if "req-" in s:
-        s = request(WILDCARD, s)
-    if _DIGIT.search(s) is None:
-        if s.count(":") >= 5:
-            s = mac(WILDCARD, s)
-        s = long_hex(WILDCARD, s)
-        return instance(WILDCARD, s) if "instance-" in s else s
-    if "-" in s and ":" in s:
-        s = iso(WILDCARD, s)
-    if s.count(":") >= 5:
-        s = mac(WILDCARD, s)
-    if s.count(".") >= 3:
-        s = ipv4(WILDCARD, s)
-    if "blk_" in s:
-        s = block(WILDCARD, s)
-    if "0x" in s or "0X" in s:
-        s = hex_(WILDCARD, s)
-    s = long_hex(WILDCARD, s)
-    if "instance-" in s:
-        s = instance(WILDCARD, s)
-    return number(WILDCARD, s)
 
 
 class GuardedMasker(LogMasker):
@@ -100,14 +71,8 @@ class GuardedMasker(LogMasker):
             self._steps.append((mi.regex, mask, guard, known and mi.pattern in NEEDS_DIGIT))
         # "no digit" survives the passes only when no mask string brings one in
         self._digit_check = not any(_DIGIT.search(step[1]) for step in self._steps)
-        self._default = [
-            (mi.pattern, mask_prefix + mi.mask_with + mask_suffix) for mi in masking_instructions
-        ]
-        self._default_only = self._default == [(p, WILDCARD) for p in DEFAULT_MASKS]
 
     def mask(self, content: str) -> str:
-        if self._default_only:
-            return mask_default(content)
         if self._generic:  # an instruction of another kind: drain3's own loop
             return super().mask(content)
         no_digit = self._digit_check and _DIGIT.search(content) is None

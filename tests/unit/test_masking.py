@@ -5,7 +5,7 @@ import pytest
 from drain3.masking import LogMasker, MaskingInstruction
 
 from logsynergy.loaders import load_log
-from logsynergy.masking import DEFAULT_MASKS, GuardedMasker, mask_default
+from logsynergy.masking import DEFAULT_MASKS, GuardedMasker
 
 TRICKY = [
     "",
@@ -71,7 +71,6 @@ def test_guarded_masking_equals_drain3_on_tricky_and_random_text():
     texts = TRICKY + fuzz(10_000, seed=1) + shaped(20_000, seed=3)
     expected = [reference.mask(t) for t in texts]
     assert [fast.mask(t) for t in texts] == expected
-    assert [mask_default(t) for t in texts] == expected
     assert sum(e != t for e, t in zip(expected, texts, strict=True)) > 10_000  # the masks did act
 
 

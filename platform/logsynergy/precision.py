@@ -19,10 +19,15 @@ def native_bf16() -> bool:
     return any(bool(getattr(torch.cpu, name, lambda: False)()) for name in checks)
 
 
+def check_precision(name: object, what: str = "scoring precision") -> str:
+    """`name` if it is one of PRECISIONS, else ConfigError naming `what` was given."""
+    if name not in PRECISIONS:
+        raise ConfigError(f"{what} must be one of {', '.join(PRECISIONS)}, not {name!r}")
+    return str(name)
+
+
 def resolve_precision(name: str) -> str:
     """'float32' or 'bfloat16' for a requested precision ('auto': bfloat16 only where it is native)."""
-    if name not in PRECISIONS:
-        raise ConfigError(f"scoring precision must be one of {', '.join(PRECISIONS)}, not {name!r}")
-    if name == "auto":
+    if check_precision(name) == "auto":
         return "bfloat16" if native_bf16() else "float32"
     return name

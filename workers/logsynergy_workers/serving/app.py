@@ -34,7 +34,7 @@ from typing import Any
 from ray import serve
 
 from logsynergy.errors import ConfigError
-from logsynergy.precision import PRECISIONS
+from logsynergy.precision import check_precision
 from logsynergy_workers.serving.ingress import DetectIngress
 from logsynergy_workers.serving.model_pool import ModelPool
 
@@ -85,12 +85,6 @@ def _number(kind: Callable[[Any], Any], minimum: float) -> Callable[[Any, str], 
     return convert
 
 
-def _precision(value: Any, name: str) -> str:
-    if value not in PRECISIONS:
-        raise ConfigError(f"serving arg {name!r} must be one of {', '.join(PRECISIONS)}, got {value!r}")
-    return str(value)
-
-
 CONVERTERS: dict[str, Callable[[Any, str], Any]] = {
     "routes_ttl_s": _number(float, 0),
     "max_models_per_replica": _number(int, 1),
@@ -101,7 +95,7 @@ CONVERTERS: dict[str, Callable[[Any, str], Any]] = {
     "ingress_num_cpus": _number(float, 0),
     "pool_num_cpus": _number(float, 0),
     "pool_max_ongoing_requests": _number(int, 0),
-    "score_precision": _precision,
+    "score_precision": lambda value, name: check_precision(value, f"serving arg {name!r}"),
     "hook_timeout_s": _number(float, 0.001),
     "hook_retries": _number(int, 0),
     "hook_dedup_s": _number(float, 0),

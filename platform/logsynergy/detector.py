@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -90,6 +91,7 @@ class Detector:
         self._projected = ProjectedVectors(model.config.embed_dim)
         self._interpreter = make_interpreter("offline")
         self.precision = "float32"  # of the network's matrix work when scoring; see set_precision
+        self._scorer = self.model  # the network that scores: `model`, or its bfloat16 copy
 
     # construction ----------------------------------------------------------------------------------
     @classmethod
@@ -167,6 +169,8 @@ class Detector:
         """Score in 'float32', 'bfloat16' or 'auto' (logsynergy.precision); returns the one in use.
         Judged patterns are forgotten, so every score comes from the new precision."""
         self.precision = resolve_precision(name)
+        # a bfloat16 copy of the weights, cast once (autocast would cast them on every forward)
+        self._scorer = self.model if self.precision == "float32" else copy.deepcopy(self.model).bfloat16()
         self._pattern_cache.clear()
         return self.precision
 
@@ -257,8 +261,9 @@ class Detector:
             width = max(len(p) for p in chunk)
             index = torch.tensor([[rows[t] for t in p] + [0] * (width - len(p)) for p in chunk])
             x = self._projected.table[index]  # == model.project(event vectors), padding: project(0)
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.precision == "bfloat16"):
-                logits = self.model.forward_projected(x, index != 0).anomaly_logit
+            if self.precision == "bfloat16":
+                x = x.bfloat16()
+            logits = self._scorer.forward_projected(x, index != 0).anomaly_logit
             out[start : start + len(chunk)] = torch.sigmoid(logits.float()).numpy()
         return out
 

@@ -51,12 +51,17 @@ GUARDS: dict[str, Guard | None] = {
     NUMBER: None,
 }
 NEEDS_DIGIT = frozenset({ISO_TIME, IPV4, BLOCK, HEX, NUMBER})
+# The one default mask that can match across a space ("date time"); every other one matches inside a
+# space-separated token, and its lookarounds see the same at a token's edge as at the text's ends.
+SPANS_SPACE = frozenset({ISO_TIME})
 _DIGIT = re.compile(r"\d")
 WILDCARD = "<*>"
+TOKEN_CACHE_LIMIT = 100_000  # masked tokens remembered (most tokens of a system's lines recur)
 
 
 class GuardedMasker(LogMasker):
-    """drain3's `LogMasker` whose `mask` skips regexes that provably cannot match."""
+    """drain3's `LogMasker` whose `mask` skips regexes that provably cannot match, and masks recurring
+    space-separated tokens once."""
 
     def __init__(
         self, masking_instructions: Collection[AbstractMaskingInstruction], mask_prefix: str, mask_suffix: str
@@ -64,17 +69,42 @@ class GuardedMasker(LogMasker):
         super().__init__(masking_instructions, mask_prefix, mask_suffix)
         self._steps: list[tuple[re.Pattern[str], str, Guard | None, bool]] = []
         self._generic = any(type(mi) is not MaskingInstruction for mi in masking_instructions)
+        all_known = not self._generic
         for mi in masking_instructions if not self._generic else ():
             mask = mask_prefix + mi.mask_with + mask_suffix
             known = mask == WILDCARD and mi.pattern in GUARDS  # guards are for the patterns as written
+            all_known = all_known and known
             guard = GUARDS[mi.pattern] if known else None
             self._steps.append((mi.regex, mask, guard, known and mi.pattern in NEEDS_DIGIT))
         # "no digit" survives the passes only when no mask string brings one in
         self._digit_check = not any(_DIGIT.search(step[1]) for step in self._steps)
+        # Known masks only: token by token, recurring tokens from a cache, unless a mask that can span a
+        # space might match the text (then the whole-text loop).
+        self._by_token = all_known
+        self._spanning = [
+            GUARDS.get(mi.pattern) or (lambda _s: True)
+            for mi in masking_instructions
+            if mi.pattern in SPANS_SPACE
+        ]
+        self._tokens: dict[str, str] = {}
 
     def mask(self, content: str) -> str:
         if self._generic:  # an instruction of another kind: drain3's own loop
             return super().mask(content)
+        if not self._by_token or any(guard(content) for guard in self._spanning):
+            return self._mask_text(content)
+        cache, out = self._tokens, []
+        for token in content.split(" "):
+            masked = cache.get(token)
+            if masked is None:
+                masked = self._mask_text(token)
+                if len(cache) >= TOKEN_CACHE_LIMIT:
+                    cache.clear()
+                cache[token] = masked
+            out.append(masked)
+        return " ".join(out)
+
+    def _mask_text(self, content: str) -> str:
         no_digit = self._digit_check and _DIGIT.search(content) is None
         for regex, mask, guard, needs_digit in self._steps:
             if (needs_digit and no_digit) or (guard is not None and not guard(content)):

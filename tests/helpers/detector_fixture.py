@@ -7,6 +7,7 @@ import os
 import shutil
 from pathlib import Path
 
+from logsynergy.artifact import ArtifactFiles
 from logsynergy.fit import TrainOptions
 from logsynergy.pipeline import train
 from logsynergy.synthetic import generate_system, write_demo_systems
@@ -29,7 +30,7 @@ def tiny_detector(cache_dir: str | Path) -> Path:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     root = Path(cache_dir)
     artifact = root / "detector"
-    if (artifact / "settings.json").is_file():
+    if ArtifactFiles(artifact).settings.is_file():  # trained before
         return artifact
     data = root / "data"
     systems = write_demo_systems(data, n_lines=2500, seed=3)

@@ -67,6 +67,11 @@ def test_json_lines_decode_exactly_like_json_loads():
         "[1, 2]",
         "plain text",
         "",
+        '{"a": 123456789012345678901234567890, "b": -9223372036854775809}',
+        '{"a": 1, "a": 2}',
+        '{"a": 1e-400, "b": 1.7976931348623157e309, "c": -0.0, "d": 1E5, "e": 0.1}',
+        '{"\u00e9": "ü\\u00e9\\n", "t": "\t"}',
+        '{"a": Infinity}',
     ]
     for line in lines:
         try:

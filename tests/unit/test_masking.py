@@ -28,6 +28,9 @@ TRICKY = [
     "to /10.0.0.1:5000",
     "uuid abcdefab-abcd-abcd-abcd-abcdefabcdef",
     "at 2024-06-03 00:50:00",
+    "  two  spaces 12  3 ",
+    "tab\t12\t0x1f and 10.0.0.1\t5",
+    "x 12:30 y-z",
 ]
 
 
@@ -102,3 +105,11 @@ def test_guarded_masking_equals_drain3_on_real_logs(shared_datasets: Path, fmt: 
     texts = [r.message for r in records] + [r.raw for r in records]
     reference, fast = drain3_masker(), guarded()
     assert [fast.mask(t) for t in texts] == [reference.mask(t) for t in texts]
+
+
+def test_token_cache_overflow_keeps_the_output(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr("logsynergy.masking.TOKEN_CACHE_LIMIT", 50)
+    reference, fast = drain3_masker(), guarded()
+    texts = TRICKY + fuzz(3_000, seed=5) + shaped(3_000, seed=6)
+    assert [fast.mask(t) for t in texts] == [reference.mask(t) for t in texts]
+    assert 0 < len(fast._tokens) <= 50

@@ -21,7 +21,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from ray import serve
 from ray.serve.handle import DeploymentHandle
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -194,6 +194,8 @@ class DetectIngress:
         if body.size == 0 and not (stream and (body.flush or flush)):
             raise BadRequest("the request holds no log lines")
         payload = {
+            "system": system,
+            "reports": bool(route.hooks),  # the anomaly reports come back as objects only for the hooks
             "artifact_prefix": route.artifact_prefix,
             "version": route.version,
             "lines": body.lines,
@@ -211,13 +213,10 @@ class DetectIngress:
         if "error" in result:
             error = result["error"]
             return error_response(error["status"], error["code"], error["message"])
-        self._count(route.model_id, result.pop("stats"))
-        result["system"] = system
-        for report in result["anomalies"]:  # the name the tenant registered (an artifact may be shared)
-            report["system"] = system
+        self._count(route.model_id, result["stats"])
         if result["anomalies"] and route.hooks:
             self._hooks.submit(route.hooks, tenant, system, route.version, result["anomalies"])
-        return JSONResponse(result)
+        return Response(result["body"], media_type="application/json")
 
     def _count(self, model: str, stats: dict[str, Any]) -> None:
         entry = self._stats[model]

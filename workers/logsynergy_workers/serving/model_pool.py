@@ -22,6 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import orjson
 from ray import serve
 from ray.serve.metrics import Counter, Gauge
 
@@ -54,7 +55,9 @@ def build_records(request: dict[str, Any], fmt: str) -> list[LogRecord]:
     return records_from_lines(fmt, request.get("lines") or [], 1)
 
 
-def answer(detector: Detector, version: str, detection: Detection) -> dict[str, Any]:
+def answer(detector: Detector, system: str, version: str, detection: Detection) -> dict[str, Any]:
+    """The response body of one request (`system`: the name the tenant registered, as an artifact may be
+    shared), with its cache statistics under "stats"."""
     windows = [
         {
             "first_line": w.first_line,
@@ -66,8 +69,10 @@ def answer(detector: Detector, version: str, detection: Detection) -> dict[str, 
         }
         for w in detection.windows
     ]
+    for report in detection.reports:
+        report["system"] = system
     return {
-        "system": detector.settings.system,
+        "system": system,
         "model_version": version,
         "windows": windows,
         "anomalies": detection.reports,
@@ -78,6 +83,17 @@ def answer(detector: Detector, version: str, detection: Detection) -> dict[str, 
             "model_windows": detection.model_windows,
             "cache_size": detector.cache_size,
         },
+    }
+
+
+def rendered(result: dict[str, Any], keep_reports: bool) -> dict[str, Any]:
+    """What the pool sends back: the body already as JSON bytes (the ingress forwards it untouched, so
+    neither side pickles the windows), the stats, and the anomaly reports only when alert hooks need them."""
+    stats = result.pop("stats")
+    return {
+        "body": orjson.dumps(result),
+        "stats": stats,
+        "anomalies": result["anomalies"] if keep_reports else [],
     }
 
 
@@ -197,15 +213,16 @@ class ModelPool:
                 if not records:
                     raise BadRequest("the request holds no log lines")
                 detection = detector.score_records(records)
-            result = answer(detector, request["version"], detection)
+            system = request.get("system") or detector.settings.system
+            result = answer(detector, system, request["version"], detection)
+            if stream:
+                result["stream"] = {"id": request.get("stream_id"), "pending_lines": kept}
             if detector.cache_size > PATTERN_CACHE_LIMIT:  # the core's caches are unbounded: reset them
                 detector.clear_caches()
+            result["stats"]["score_ms"] = round((time.perf_counter() - started) * 1000, 3)
+            return rendered(result, bool(request.get("reports")))
         except LogSynergyError as exc:
             return error_payload(exc)
         except Exception:  # a bug, not the client's fault: log it, answer 500 without a stack trace
             log.exception("scoring failed for model %s", model_id)
             return {"error": {"status": 500, "code": "internal", "message": "internal error while scoring"}}
-        if stream:
-            result["stream"] = {"id": request.get("stream_id"), "pending_lines": kept}
-        result["stats"]["score_ms"] = round((time.perf_counter() - started) * 1000, 3)
-        return result

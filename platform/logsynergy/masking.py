@@ -91,8 +91,11 @@ class GuardedMasker(LogMasker):
     def mask(self, content: str) -> str:
         if self._generic:  # an instruction of another kind: drain3's own loop
             return super().mask(content)
-        if not self._by_token or any(guard(content) for guard in self._spanning):
+        if not self._by_token:
             return self._mask_text(content)
+        for guard in self._spanning:
+            if guard(content):
+                return self._mask_text(content)
         cache, out = self._tokens, []
         for token in content.split(" "):
             masked = cache.get(token)

@@ -213,7 +213,7 @@ def run(out: Path, args: argparse.Namespace) -> dict[str, Any]:
         "ingress_num_cpus": 0.5,
         "pool_num_cpus": round((cpus - 0.5 * ingress_replicas) / pool_replicas, 3),
         "pool_max_ongoing_requests": POOL_ONGOING,
-        **dict(item.split("=", 1) for item in args.set),
+        **dict(args.set),
     }
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -314,6 +314,14 @@ def markdown(result: dict[str, Any]) -> str:
     )
 
 
+def serving_arg(text: str) -> tuple[str, str]:
+    """`--set ARG=VALUE`: one serving arg of `build_app` (checked there)."""
+    name, sep, value = text.partition("=")
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(f"expected ARG=VALUE, got {text!r}")
+    return name, value
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", required=True, type=Path)
@@ -326,7 +334,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeats", type=int, default=3, help="runs per fresh-lines row (median reported)")
     parser.add_argument("--pool-replicas", type=int, default=0)
     parser.add_argument("--ingress-replicas", type=int, default=0)
-    parser.add_argument("--set", action="append", default=[], metavar="ARG=VALUE", help="a serving arg")
+    parser.add_argument(
+        "--set", action="append", default=[], type=serving_arg, metavar="ARG=VALUE", help="a serving arg"
+    )
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     result = run(args.out, args)

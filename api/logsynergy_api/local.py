@@ -11,22 +11,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from logsynergy_api.settings import Settings
+from logsynergy_workers.ray_env import apply_local_ray_env
 
 log = logging.getLogger(__name__)
-
-RAY_ENV = {
-    "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",
-    "RAY_AUTH_MODE": "disabled",
-    # detection requests and answers of 1,000 lines are 100-150 kB: pass them inline, not via the
-    # object store (Ray's default limit is 100 kB; cluster-wide, read when Ray starts)
-    "RAY_max_direct_call_object_size": str(1 << 20),
-}
 
 
 def ray_environment() -> None:
     """Keep Ray on 127.0.0.1 with one auth mode in every process (they inherit this environment)."""
-    for name, value in RAY_ENV.items():
-        os.environ.setdefault(name, value)
+    apply_local_ray_env()
 
 
 @dataclass

@@ -82,9 +82,7 @@ class GuardedMasker(LogMasker):
         # space might match the text (then the whole-text loop).
         self._by_token = all_known
         self._spanning = [
-            GUARDS.get(mi.pattern) or (lambda _s: True)
-            for mi in masking_instructions
-            if mi.pattern in SPANS_SPACE
+            guard for regex, _, guard, _ in self._steps if guard and regex.pattern in SPANS_SPACE
         ]
         self._tokens: dict[str, str] = {}
 

@@ -9,7 +9,7 @@ reported with the range. Writes DIR/serving.json and DIR/serving.md.
 
 Deployment as a small dedicated serving node would run it: one `ModelPool` replica per CPU, each taking
 `POOL_ONGOING` requests at once (so a hot model spills to, and is loaded on, the other replica), and
-Ray passing objects up to `DIRECT_CALL_BYTES` inline rather than through the object store (a 1,000-line
+Ray passing objects up to 1 MiB inline rather than through the object store (a 1,000-line
 request and its answer are 100-150 kB, just over Ray's 100 kB default; cluster-wide, so it is set
 before Ray starts: `RAY_max_direct_call_object_size`).
 """
@@ -29,25 +29,17 @@ import time
 from pathlib import Path
 from typing import Any
 
+from logsynergy_workers.ray_env import INLINE_OBJECT_ENV, apply_local_ray_env
+
 TARGET_LINES_PER_S = 50_000
 TARGET_P99_MS = 50.0
 KEY, TENANT = "bench-key", "bench"
 POOL_ONGOING = 4
-DIRECT_CALL_BYTES = 1 << 20
-DIRECT_CALL_ENV = "RAY_max_direct_call_object_size"
 
 
 def _environment() -> None:
-    for name, value in {
-        "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",
-        "RAY_AUTH_MODE": "disabled",
-        "OMP_NUM_THREADS": "1",
-        "MKL_NUM_THREADS": "1",
-        "HF_HUB_OFFLINE": "1",
-        "TOKENIZERS_PARALLELISM": "false",
-        DIRECT_CALL_ENV: str(DIRECT_CALL_BYTES),
-    }.items():
-        os.environ.setdefault(name, value)
+    single_threaded = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
+    apply_local_ray_env({**single_threaded, "HF_HUB_OFFLINE": "1"})
 
 
 def train_artifact(directory: Path) -> Path:
@@ -251,7 +243,7 @@ def run(out: Path, args: argparse.Namespace) -> dict[str, Any]:
         "machine": {"cpus": cpus, "platform": platform.platform(), "python": platform.python_version()},
         "ray": ray.__version__,
         "config": config,
-        "ray_max_direct_call_object_size": int(os.environ[DIRECT_CALL_ENV]),
+        "ray_max_direct_call_object_size": int(os.environ[INLINE_OBJECT_ENV]),
         "clients": args.clients,
         "throughput_1000_lines": throughput,
         "latency_100_lines_hot": latency,

@@ -12,13 +12,15 @@ from typing import Any
 
 from logsynergy_api.settings import Settings
 from logsynergy_workers.ray_env import apply_local_ray_env
+from logsynergy_workers.serving.endpoint import direct_ingress_env
 
 log = logging.getLogger(__name__)
 
 
-def ray_environment() -> None:
-    """Keep Ray on 127.0.0.1 with one auth mode in every process (they inherit this environment)."""
-    apply_local_ray_env()
+def ray_environment(direct_ingress_port: int | None = None) -> None:
+    """Keep Ray on 127.0.0.1 with one auth mode in every process (they inherit this environment); with
+    a port, a Ray started here serves detection from the ingress replica on it (`serving.endpoint`)."""
+    apply_local_ray_env(direct_ingress_env(direct_ingress_port) if direct_ingress_port else None)
 
 
 @dataclass
@@ -32,7 +34,8 @@ class LocalRay:
     def start(self) -> str:
         import ray
 
-        ray_environment()
+        settings = self.settings
+        ray_environment(settings.serve_port if settings.serve_direct_ingress else None)
         self.temp_dir = tempfile.mkdtemp(prefix="lsray-", dir="/tmp")
         os.environ["RAY_TMPDIR"] = self.temp_dir
         ray.init(
@@ -59,16 +62,15 @@ def serve_args(settings: Settings) -> dict[str, Any]:
 
 
 def deploy_serving(settings: Settings) -> bool:
-    """Start Ray Serve on 127.0.0.1:SERVE_PORT and deploy the detection app; False if it is not built."""
+    """Start Ray Serve and deploy the detection app on 127.0.0.1:SERVE_PORT; False if it is not built."""
     try:
-        from logsynergy_workers.serving.app import build_app
+        from logsynergy_workers.serving.app import build_app  # noqa: F401  (the app's own imports)
+        from logsynergy_workers.serving.endpoint import start_detection
     except ImportError as error:
         log.warning("detection service not available: %s", error)
         return False
-    from ray import serve
-
-    serve.start(http_options={"host": "127.0.0.1", "port": settings.serve_port})
-    serve.run(build_app(serve_args(settings)), name="detect", route_prefix="/")
+    endpoint = start_detection(serve_args(settings), "127.0.0.1", settings.serve_port)
+    log.info("detection on %s (direct ingress: %s; Serve's proxy: %s)", *vars(endpoint).values())
     return True
 
 

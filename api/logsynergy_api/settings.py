@@ -33,6 +33,10 @@ class Settings(BaseSettings):
     dashboard_port: int = 8265
     serve_port: int = 8000
     serve_url: str | None = Field(default=None, description="public URL of the detection endpoint")
+    serve_direct_ingress: bool = Field(
+        default=True,
+        description="local platform: the ingress replica itself serves SERVE_PORT (no proxy hop)",
+    )
     bootstrap_api_key: SecretStr | None = None
     max_running_jobs: int | None = Field(default=None, ge=1, description="default: the cluster's CPUs")
     max_attempts: int = Field(default=3, ge=1)

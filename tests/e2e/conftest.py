@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import socket
 import tempfile
 import time
 from collections.abc import Iterator
@@ -16,18 +15,13 @@ import pytest
 from helpers.detector_fixture import tiny_detector
 
 from logsynergy.store import LocalStore
+from logsynergy_workers.serving.endpoint import direct_ingress_env, free_port
 from logsynergy_workers.serving.routes import ROUTES_KEY, hash_key
 
 TENANT, OTHER_TENANT = "acme", "globex"
 KEY, OTHER_KEY = "acme-secret-key", "globex-secret-key"
 PREFIX_V1 = "tenants/acme/models/payments/job-1/"
 PREFIX_V2 = "tenants/acme/models/payments/job-2/"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -37,6 +31,7 @@ class Serving:
     url: str
     store: LocalStore
     routes: dict[str, Any]
+    proxy_url: str = ""
     tenant: str = TENANT
     other_key: str = OTHER_KEY
     prefix_v2: str = PREFIX_V2
@@ -51,9 +46,9 @@ class Serving:
         self.store.put_json(ROUTES_KEY, routes)
         time.sleep(wait_s)
 
-    def client(self, key: str | None = KEY, timeout: float = 60.0) -> httpx.Client:
+    def client(self, key: str | None = KEY, timeout: float = 60.0, url: str | None = None) -> httpx.Client:
         headers = {"Authorization": f"Bearer {key}"} if key else {}
-        return httpx.Client(base_url=self.url, headers=headers, timeout=timeout)
+        return httpx.Client(base_url=url or self.url, headers=headers, timeout=timeout)
 
 
 @pytest.fixture(scope="session")
@@ -80,11 +75,12 @@ def base_routes(hook_url: str | None = None) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def serving(tiny_artifact: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Serving]:
-    """Local Ray (2 CPUs) + Serve on a free 127.0.0.1 port running `build_app`; shut down afterwards."""
+    """Local Ray (2 CPUs) + the detection app on a free 127.0.0.1 port as `logsynergy up` runs it (the
+    ingress replica serves the port; Serve's proxy on another); shut down afterwards."""
     import ray
     from ray import serve
 
-    from logsynergy_workers.serving.app import build_app
+    from logsynergy_workers.serving.endpoint import start_detection
 
     root = tmp_path_factory.mktemp("serving")
     store = LocalStore(root / "store")
@@ -103,6 +99,7 @@ def serving(tiny_artifact: Path, tmp_path_factory: pytest.TempPathFactory) -> It
         "LOGSYNERGY_SERVE_CACHE": str(root / "model-cache"),
     }
     port = free_port()
+    env.update(direct_ingress_env(port))
     with pytest.MonkeyPatch.context() as mp:
         for name, value in env.items():
             mp.setenv(name, value)
@@ -110,7 +107,6 @@ def serving(tiny_artifact: Path, tmp_path_factory: pytest.TempPathFactory) -> It
         state.write_routes(base_routes(), wait_s=0)
         ray.init(num_cpus=2, include_dashboard=False, _temp_dir=ray_tmp, runtime_env={"env_vars": env})
         try:
-            serve.start(http_options={"host": "127.0.0.1", "port": port})
             args = {
                 "routes_ttl_s": 0.5,
                 "ingress_num_cpus": 0.25,
@@ -121,7 +117,9 @@ def serving(tiny_artifact: Path, tmp_path_factory: pytest.TempPathFactory) -> It
                 "hook_timeout_s": 2,
                 "max_body_bytes": 4 << 20,
             }
-            serve.run(build_app(args), name="detect", route_prefix="/")
+            endpoint = start_detection(args, "127.0.0.1", port)
+            assert endpoint.direct and endpoint.url == state.url
+            state.proxy_url = endpoint.proxy_url
             yield state
         finally:
             serve.shutdown()

@@ -89,6 +89,19 @@ def test_trained_system_gets_scores_and_reports(serving: Serving):
     assert hit / len(anomalous) > 0.6  # the tiny detector mostly flags windows with real faults
 
 
+def test_serves_port_itself_and_through_serves_proxy(serving: Serving):
+    """The ingress replica answers on the port; Serve's proxy (one hop more) gives the same answer."""
+    lines = payment_lines(200, seed=9)
+    direct = detect(serving, "payments", {"lines": lines})
+    assert direct.status_code == 200, direct.text
+    assert serving.proxy_url and serving.proxy_url != serving.url
+    with serving.client(url=serving.proxy_url) as client:
+        proxied = client.post("/v1/detect/payments", json={"lines": lines})
+        missing = client.post("/v1/detect/nope", json={"lines": lines})
+    assert proxied.status_code == 200 and spans(proxied.json()) == spans(direct.json())
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "unknown_system"
+
+
 def test_records_and_text_bodies(serving: Serving):
     lines = payment_lines(60, seed=4)
     messages = [json.loads(line)["message"] for line in lines]

@@ -7,6 +7,9 @@ p50/p99 latency of 100-line requests to one hot system, and the server side's CP
 processes this one started, from /proc). Fresh-lines rows repeat `--repeats` times; the median run is
 reported with the range. Writes DIR/serving.json and DIR/serving.md.
 
+The endpoint is the one `logsynergy up` serves: the ingress replica itself on the port (direct ingress,
+`serving.endpoint`); the same service is also measured through Serve's proxy, for the ratio of the two
+paths in one run (`--proxy-only`: the proxy alone, as on a cluster).
 Deployment as a small dedicated serving node would run it: one `ModelPool` replica per CPU, each taking
 `POOL_ONGOING` requests at once (so a hot model spills to, and is loaded on, the other replica), and
 Ray passing objects up to 1 MiB inline rather than through the object store (a 1,000-line
@@ -23,18 +26,19 @@ import os
 import platform
 import random
 import shutil
-import socket
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 from logsynergy_workers.ray_env import INLINE_OBJECT_ENV, apply_local_ray_env
+from logsynergy_workers.serving.endpoint import direct_ingress_env, free_port, start_detection
 
 TARGET_LINES_PER_S = 50_000
 TARGET_P99_MS = 50.0
 KEY, TENANT = "bench-key", "bench"
 POOL_ONGOING = 4
+PROXY_ROW = "1 (through Serve's proxy)"
 
 
 def _environment() -> None:
@@ -183,7 +187,6 @@ def run(out: Path, args: argparse.Namespace) -> dict[str, Any]:
     from ray import serve
 
     from logsynergy.store import LocalStore
-    from logsynergy_workers.serving.app import build_app
     from logsynergy_workers.serving.routes import ROUTES_KEY
 
     artifact = Path(args.artifact) if args.artifact else train_artifact(out / "work")
@@ -207,14 +210,14 @@ def run(out: Path, args: argparse.Namespace) -> dict[str, Any]:
         "pool_max_ongoing_requests": POOL_ONGOING,
         **dict(args.set),
     }
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    url = f"http://127.0.0.1:{port}"
+    port = free_port()
+    direct = not args.proxy_only
+    if direct:  # as `logsynergy up` runs it: the ingress replica serves the port (read when Ray starts)
+        apply_local_ray_env(direct_ingress_env(port))
     ray.init(num_cpus=cpus, include_dashboard=False, _temp_dir=os.environ["RAY_TMPDIR"])
     try:
-        serve.start(http_options={"host": "127.0.0.1", "port": port})
-        serve.run(build_app(config), name="detect", route_prefix="/")
+        endpoint = start_detection(config, "127.0.0.1", port)
+        url = endpoint.url
         warm = bodies(4, 1000, seed=100)
         throughput: dict[str, dict[str, Any]] = {}
         for i, n in enumerate(args.systems):
@@ -225,6 +228,19 @@ def run(out: Path, args: argparse.Namespace) -> dict[str, Any]:
                 fresh = bodies(args.bodies, 1000, seed=1000 + 10 * i + r)
                 runs.append(scenario(url, names, fresh, 1000, args.clients, args.seconds))
             throughput[str(n)] = median_run(runs)
+        if endpoint.direct:  # the same service through Serve's proxy: one hop more, measured alongside
+            runs = [
+                scenario(
+                    endpoint.proxy_url,
+                    ["sys-000"],
+                    bodies(args.bodies, 1000, seed=700 + r),
+                    1000,
+                    args.clients,
+                    args.seconds,
+                )
+                for r in range(args.repeats)
+            ]
+            throughput[PROXY_ROW] = median_run(runs)
         repeated = bodies(10, 1000, seed=900)  # the same 10 bodies again and again: pattern cache hot
         asyncio.run(_load(url, ["sys-000"], repeated, 1000, args.clients, 3.0))
         throughput["1 (repeated traffic)"] = scenario(
@@ -243,6 +259,7 @@ def run(out: Path, args: argparse.Namespace) -> dict[str, Any]:
         "machine": {"cpus": cpus, "platform": platform.platform(), "python": platform.python_version()},
         "ray": ray.__version__,
         "config": config,
+        "endpoint": "direct ingress" if direct else "Serve's proxy",
         "ray_max_direct_call_object_size": int(os.environ[INLINE_OBJECT_ENV]),
         "clients": args.clients,
         "throughput_1000_lines": throughput,
@@ -282,7 +299,13 @@ def markdown(result: dict[str, Any]) -> str:
             "",
             f"Machine: {machine['cpus']} CPUs ({machine['platform']}), Ray {result['ray']}, one node; "
             f"the HTTP clients run on the same machine. Config: `{json.dumps(config)}`; "
-            f"`RAY_max_direct_call_object_size={result.get('ray_max_direct_call_object_size')}`.",
+            f"`RAY_max_direct_call_object_size={result.get('ray_max_direct_call_object_size')}`. "
+            f"Endpoint: {result.get('endpoint', '?')}"
+            + (
+                f" (the row *{PROXY_ROW}* goes through Serve's proxy instead)."
+                if PROXY_ROW in result["throughput_1000_lines"]
+                else "."
+            ),
             "",
             f"## 1,000-line requests, {result['clients']} concurrent clients",
             "",
@@ -326,6 +349,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeats", type=int, default=3, help="runs per fresh-lines row (median reported)")
     parser.add_argument("--pool-replicas", type=int, default=0)
     parser.add_argument("--ingress-replicas", type=int, default=0)
+    parser.add_argument(
+        "--proxy-only",
+        action="store_true",
+        help="Serve's proxy in front (a cluster's setup), no direct ingress",
+    )
     parser.add_argument(
         "--set", action="append", default=[], type=serving_arg, metavar="ARG=VALUE", help="a serving arg"
     )

@@ -6,7 +6,7 @@ Arguments (all optional; strings are accepted, as `serve run … key=value` pass
 | arg | default | meaning |
 |---|---|---|
 | `routes_ttl_s` | 1.0 | re-read `routing/routes.json` when the cached copy is older |
-| `max_models_per_replica` | 8 | detectors kept per `ModelPool` replica (LRU) |
+| `max_models_per_replica` | 64 | detectors kept per `ModelPool` replica (LRU; ~3 MB each for our detectors) |
 | `max_batch_size` | 16 | requests of one model scored per batch hop |
 | `batch_wait_timeout_s` | 0.002 | how long a batch waits to fill |
 | `ingress_replicas` | `{"num_replicas": 1}` | `{"num_replicas": n}` or autoscaling keys (`min_replicas`, …) |
@@ -41,7 +41,7 @@ from logsynergy_workers.serving.model_pool import ModelPool
 AUTOSCALING_KEYS = frozenset({"min_replicas", "max_replicas", "initial_replicas", "target_ongoing_requests"})
 DEFAULTS: dict[str, Any] = {
     "routes_ttl_s": 1.0,
-    "max_models_per_replica": 8,
+    "max_models_per_replica": 64,
     "max_batch_size": 16,
     "batch_wait_timeout_s": 0.002,
     "ingress_replicas": {"num_replicas": 1},

@@ -5,8 +5,10 @@ Direct ingress saves one hop per request: the proxy's HTTP handling and its call
 (measured by `make bench-serve`, which drives both paths of one running service). Ray reads the switch
 and the replica's port range when it starts, so `direct_ingress_env` must be in the environment of the
 process that starts Ray. Serve's proxy keeps running on a side port (the same app, one hop more). The
-port is the single ingress replica's own, so direct ingress runs one ingress replica; on Kubernetes, where
-replicas move between pods, the chart keeps the proxy (Ray pairs direct ingress there with HAProxy).
+port is the single ingress replica's own, so direct ingress runs one ingress replica, and redeploying the
+app in place fails (a rolling update starts the new ingress replica before the old one frees the port;
+Serve then keeps the old version): restart instead. On Kubernetes, where replicas move between pods, the
+chart keeps the proxy (Ray pairs direct ingress there with HAProxy).
 """
 
 from __future__ import annotations

@@ -103,7 +103,7 @@ class ModelPool:
 
     def __init__(
         self,
-        max_models: int = 8,
+        max_models: int = 64,
         max_batch_size: int = 16,
         batch_wait_timeout_s: float = 0.002,
         stream_ttl_s: float = 300.0,

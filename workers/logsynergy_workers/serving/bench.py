@@ -364,6 +364,8 @@ def main(argv: list[str] | None = None) -> None:
         "--set", action="append", default=[], type=serving_arg, metavar="ARG=VALUE", help="a serving arg"
     )
     args = parser.parse_args(argv)
+    if args.ingress_replicas > 1 and not args.proxy_only:
+        parser.error("direct ingress serves the port from one ingress replica: add --proxy-only for several")
     args.out.mkdir(parents=True, exist_ok=True)
     result = run(args.out, args)
     (args.out / "serving.json").write_text(json.dumps(result, indent=1))

@@ -70,7 +70,12 @@ def deploy_serving(settings: Settings) -> bool:
         log.warning("detection service not available: %s", error)
         return False
     endpoint = start_detection(serve_args(settings), "127.0.0.1", settings.serve_port)
-    log.info("detection on %s (direct ingress: %s; Serve's proxy: %s)", *vars(endpoint).values())
+    log.info(
+        "detection on %s (direct ingress: %s; Serve's proxy: %s)",
+        endpoint.url,
+        endpoint.direct,
+        endpoint.proxy_url,
+    )
     return True
 
 

@@ -62,3 +62,20 @@ def test_port_other_than_rays_or_taken_is_a_clear_error(clean_env: pytest.Monkey
             start_detection(None, "127.0.0.1", port + 1)
         with pytest.raises(ConfigError, match=f"port 127.0.0.1:{port} is taken"):
             start_detection(None, "127.0.0.1", port)
+
+
+def test_a_port_left_in_time_wait_by_a_stopped_server_is_free():
+    """Restarting right after a stop: the old server's connections linger, no one listens."""
+    server = socket.socket()
+    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    port = server.getsockname()[1]
+    client = socket.create_connection(("127.0.0.1", port))
+    accepted, _ = server.accept()
+    accepted.close()  # the server side closes first: its end waits in TIME_WAIT on the port
+    server.close()
+    try:
+        endpoint._check_port_free("127.0.0.1", port)
+    finally:
+        client.close()

@@ -52,8 +52,10 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 def _check_port_free(host: str, port: int) -> None:
-    """Serve would retry a taken port for ever; say so before deploying."""
+    """Serve would retry a taken port for ever; say so before deploying. Like a server, the probe may
+    reuse a port whose old connections linger in TIME_WAIT (a restart); a listener still refuses it."""
     with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((host, port))
         except OSError as exc:

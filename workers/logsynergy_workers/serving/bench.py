@@ -168,6 +168,16 @@ def scenario(url: str, systems: list[str], payloads: list[bytes], size: int, cli
     return result
 
 
+def fresh_lines_row(url: str, systems: list[str], args: argparse.Namespace, seed: int) -> dict[str, Any]:
+    """`args.repeats` runs of fresh 1,000-line bodies (seeds `seed`, `seed` + 1, …): the machine is shared,
+    so the median run is reported, with every run's lines/s."""
+    runs = [
+        scenario(url, systems, bodies(args.bodies, 1000, seed=seed + r), 1000, args.clients, args.seconds)
+        for r in range(args.repeats)
+    ]
+    return median_run(runs)
+
+
 def median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """The run with the median lines/s, with every run's lines/s under "runs_lines_per_s"."""
     ordered = sorted(runs, key=lambda r: r["lines_per_s"])
@@ -221,27 +231,12 @@ def run(out: Path, args: argparse.Namespace) -> dict[str, Any]:
         warm = bodies(4, 1000, seed=100)
         throughput: dict[str, dict[str, Any]] = {}
         for i, n in enumerate(args.systems):
-            names = [f"sys-{i:03d}" for i in range(n)]
+            names = [f"sys-{k:03d}" for k in range(n)]
             # warm-up: imports, and every system's detector loaded (on both pool replicas, mostly)
             asyncio.run(_load(url, names, warm, 1000, args.clients, max(3.0, n / 20)))
-            runs = []
-            for r in range(args.repeats):  # the machine is shared: the median of a few runs, and their range
-                fresh = bodies(args.bodies, 1000, seed=1000 + 10 * i + r)
-                runs.append(scenario(url, names, fresh, 1000, args.clients, args.seconds))
-            throughput[str(n)] = median_run(runs)
+            throughput[str(n)] = fresh_lines_row(url, names, args, seed=1000 + 10 * i)
         if endpoint.direct:  # the same service through Serve's proxy: one hop more, measured alongside
-            runs = [
-                scenario(
-                    endpoint.proxy_url,
-                    ["sys-000"],
-                    bodies(args.bodies, 1000, seed=700 + r),
-                    1000,
-                    args.clients,
-                    args.seconds,
-                )
-                for r in range(args.repeats)
-            ]
-            throughput[PROXY_ROW] = median_run(runs)
+            throughput[PROXY_ROW] = fresh_lines_row(endpoint.proxy_url, ["sys-000"], args, seed=700)
         repeated = bodies(10, 1000, seed=900)  # the same 10 bodies again and again: pattern cache hot
         asyncio.run(_load(url, ["sys-000"], repeated, 1000, args.clients, 3.0))
         throughput["1 (repeated traffic)"] = scenario(

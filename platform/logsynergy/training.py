@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from logsynergy.metrics import best_threshold
-from logsynergy.model import LogSynergyNet, ModelConfig
+from logsynergy.model import LogSynergyNet, ModelConfig, NetOutput
 from logsynergy.model.daan import grl_coefficient
 from logsynergy.windowset import WindowSet
 
@@ -75,7 +75,7 @@ def _losses(
     mask: torch.Tensor,
     batch: dict[str, torch.Tensor],
     coeff: float,
-) -> tuple[torch.Tensor, dict[str, float]]:
+) -> tuple[torch.Tensor, dict[str, float], NetOutput]:
     config = model.config
     out = model(events, mask)
     weight = batch["weight"]
@@ -91,7 +91,7 @@ def _losses(
         ).sum() / w.sum()
     if out.system_logit is not None and model.club is not None and out.specific is not None:
         ce = F.cross_entropy(out.system_logit.float(), batch["system"], reduction="none")
-        parts["system"] = (ce * weight).sum() / weight.sum()
+        parts["system"] = config.lambda_system * (ce * weight).sum() / weight.sum()
         parts["mi"] = config.lambda_mi * model.club.upper_bound(out.unified.float(), out.specific.float())
     domains = batch["domain"]
     if model.daan is not None and bool((domains == 0).any()) and bool((domains == 1).any()):
@@ -99,7 +99,7 @@ def _losses(
             out.unified.float(), out.anomaly_logit.float(), domains, weight, coeff
         )
     total = sum(parts.values(), torch.zeros((), device=events.device))
-    return total, {k: float(v.detach()) for k, v in parts.items()}
+    return total, {k: float(v.detach()) for k, v in parts.items()}, out
 
 
 def train_model(
@@ -159,16 +159,18 @@ def train_model(
             batch = {k: v[torch.from_numpy(rows).to(dev)] for k, v in tensors.items()}
             coeff = grl_coefficient(step, total_steps, config.grl_gamma)
             with torch.autocast(dev.type, dtype=torch.float16, enabled=use_amp):
-                loss, parts = _losses(model, events, mask, batch, coeff)
+                loss, parts, out = _losses(model, events, mask, batch, coeff)
             optimiser.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             scaler.step(optimiser)
             scaler.update()
             schedule.step()
-            if club_optimiser is not None and model.club is not None:
-                with torch.no_grad():
-                    out = model(events, mask)
-                club_loss = -model.club.log_likelihood(out.unified.float(), out.specific.float())
+            if club_optimiser is not None and model.club is not None and out.specific is not None:
+                # CLUB's q(Fs|Fu) is fitted on this step's features, detached (as CLUB's authors do):
+                # no second forward pass
+                club_loss = -model.club.log_likelihood(
+                    out.unified.detach().float(), out.specific.detach().float()
+                )
                 club_optimiser.zero_grad(set_to_none=True)
                 club_loss.backward()
                 club_optimiser.step()

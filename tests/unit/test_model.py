@@ -5,7 +5,7 @@ import torch
 from logsynergy.errors import ConfigError
 from logsynergy.model import LogSynergyNet, model_config
 from logsynergy.model.daan import grl_coefficient
-from logsynergy.training import train_model
+from logsynergy.training import seed_everything, train_model
 from logsynergy.windowset import WindowSet
 
 
@@ -83,3 +83,32 @@ def test_training_is_reproducible():
     b = train_model(config, table, train, None, seed=3, show_bars=False)
     for (ka, va), (_kb, vb) in zip(a.model.state_dict().items(), b.model.state_dict().items(), strict=True):
         assert torch.equal(va, vb), ka
+
+
+def test_club_is_fitted_on_each_steps_features_without_a_second_forward(monkeypatch):
+    table = torch.randn(6, 384)
+    table[0] = 0
+    train = WindowSet.concat([_toy_set(64, 0, 0, 1), _toy_set(64, 1, 1, 2)])
+    config = model_config("cpu", n_systems=2, epochs=2, hidden=32, ffn=64, min_steps=20, batch_size=32)
+    calls = []
+    forward = LogSynergyNet.forward_projected
+
+    def counted(self, x, mask):
+        calls.append(len(x))
+        return forward(self, x, mask)
+
+    monkeypatch.setattr(LogSynergyNet, "forward_projected", counted)
+    seed_everything(5)
+    initial = LogSynergyNet(config).club.state_dict()
+    result = train_model(config, table, train, None, seed=5, show_bars=False)
+    assert len(calls) == 20  # one forward per optimiser step: CLUB reuses its features
+    fitted = result.model.club.state_dict()
+    assert any(not torch.equal(initial[k], fitted[k]) for k in initial)
+
+
+def test_lambda_system_weighs_the_system_classifier_loss():
+    table = torch.randn(6, 384)
+    train = WindowSet.concat([_toy_set(64, 0, 0, 1), _toy_set(64, 1, 1, 2)])
+    config = model_config("cpu", n_systems=2, epochs=1, hidden=32, ffn=64, min_steps=20, lambda_system=0.0)
+    result = train_model(config, table, train, None, seed=0, show_bars=False)
+    assert result.history[0]["loss_system"] == 0.0 and result.history[0]["loss_mi"] != 0.0

@@ -23,6 +23,7 @@ class ModelConfig:
     n_systems: int = 2
     use_sufe: bool = True  # feature split, system classifier and MI term
     use_da: bool = True  # DAAN adversarial domain adaptation
+    lambda_system: float = 1.0  # weight of the system classifier's loss on Fs
     lambda_mi: float = 0.01
     lambda_da: float = 0.01
     grl_gamma: float = 10.0

@@ -47,6 +47,7 @@ class TrainOptions:
     # their scores (a 1% false-alarm budget on the target's own normal traffic) instead of borrowing the
     # sources' threshold, whose score scale does not carry over to the target.
     normal_quantile: float = 0.99
+    normal_margin: float = 0.1  # logit units above that quantile (bfloat16 scores differ by a few 1e-3)
     min_normal_windows: int = 20
     device: str | None = None
     show_bars: bool = True
@@ -99,12 +100,16 @@ def known_normals(split: TargetSplit, *, trained_on_labels: bool) -> list[Window
     return [w for w in seen if w.label == 0]
 
 
-def normal_threshold(scores: np.ndarray, weights: np.ndarray, quantile: float) -> float:
-    """The weighted `quantile` of known-normal scores: alarms fire above it."""
+def normal_threshold(scores: np.ndarray, weights: np.ndarray, quantile: float, margin: float = 0.1) -> float:
+    """A threshold (alarms fire at scores >= it) `margin` above the weighted `quantile` of known-normal
+    scores, in logit space. The quantile is often the score of a common normal pattern itself (the
+    commonest one, when it carries more than 1 - quantile of the weight): without the margin that pattern
+    would alarm, or not, on a float's last bit and at another scoring precision (bfloat16)."""
     order = np.argsort(scores, kind="stable")
     cumulative = np.cumsum(weights[order]) / weights.sum()
     index = int(np.searchsorted(cumulative, quantile, side="left"))
-    return float(scores[order][min(index, len(scores) - 1)])
+    level = min(max(float(scores[order][min(index, len(scores) - 1)]), 1e-7), 1 - 1e-7)
+    return 1.0 / (1.0 + math.exp(-(math.log(level / (1 - level)) + margin)))
 
 
 def balance_systems(data: WindowSet, target: int | None = None, target_share: float | None = None) -> None:
@@ -261,7 +266,10 @@ def fit(
         if len(normals) >= options.min_normal_windows:
             normal_set = collapse(normals, rows[t], system=t, domain=1, max_events=config.max_events)
             result.threshold = normal_threshold(
-                predict(result.model, device_table, normal_set), normal_set.weight, options.normal_quantile
+                predict(result.model, device_table, normal_set),
+                normal_set.weight,
+                options.normal_quantile,
+                options.normal_margin,
             )
             calibration = f"target normals (q{options.normal_quantile:g} of {len(normals)})"
     test_set = collapse(split.test, rows[t], system=t, domain=1, max_events=config.max_events)

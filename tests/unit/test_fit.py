@@ -1,3 +1,5 @@
+import math
+
 import numpy as np
 import pytest
 
@@ -66,12 +68,27 @@ def test_no_lei_text_drops_parameters():
     assert template_sentence("Receiving block <*> src: <*> dest: <*>") == "Receiving block src: dest:"
 
 
-def test_normal_threshold_is_a_weighted_quantile():
+def _logit(p: float) -> float:
+    return math.log(p / (1 - p))
+
+
+def test_normal_threshold_is_a_weighted_quantile_with_a_logit_margin():
     scores = np.array([0.1, 0.2, 0.3, 0.9], np.float32)
-    assert normal_threshold(scores, np.ones(4, np.float32), 0.5) == pytest.approx(0.2)
+    assert _logit(normal_threshold(scores, np.ones(4, np.float32), 0.5)) == pytest.approx(_logit(0.2) + 0.1)
     # 97 windows collapsed onto 0.3: the 99th percentile of all 100 windows is 0.3, not the outlier 0.9
-    assert normal_threshold(scores, np.array([1, 1, 97, 1], np.float32), 0.99) == pytest.approx(0.3)
-    assert normal_threshold(scores, np.ones(4, np.float32), 1.0) == pytest.approx(0.9)
+    weights = np.array([1, 1, 97, 1], np.float32)
+    assert normal_threshold(scores, weights, 0.99, margin=0.0) == pytest.approx(0.3)
+    assert normal_threshold(scores, np.ones(4, np.float32), 1.0, margin=0.0) == pytest.approx(0.9)
+
+
+def test_the_commonest_normal_pattern_at_the_quantile_never_alarms():
+    # the known normals' commonest pattern is the quantile itself; bfloat16 scores it a little higher
+    scores = np.array([0.05, 0.3, 0.4651, 0.9], np.float32)
+    weights = np.array([1, 1, 227, 1], np.float32)
+    threshold = normal_threshold(scores, weights, 0.99)
+    assert threshold > 0.4651 + 0.005
+    served = np.array([0.4651, 0.4671, 0.5767], np.float32)  # fp32, bf16 (+0.002), the lowest anomaly
+    assert (served >= threshold).tolist() == [False, False, True]
 
 
 def test_known_normals_exclude_windows_the_labels_were_fitted_on():

@@ -100,7 +100,7 @@ def known_normals(split: TargetSplit, *, trained_on_labels: bool) -> list[Window
     return [w for w in seen if w.label == 0]
 
 
-def normal_threshold(scores: np.ndarray, weights: np.ndarray, quantile: float, margin: float = 0.1) -> float:
+def normal_threshold(scores: np.ndarray, weights: np.ndarray, quantile: float, margin: float) -> float:
     """A threshold (alarms fire at scores >= it) `margin` above the weighted `quantile` of known-normal
     scores, in logit space. The quantile is often the score of a common normal pattern itself (the
     commonest one, when it carries more than 1 - quantile of the weight): without the margin that pattern

@@ -74,7 +74,9 @@ def _logit(p: float) -> float:
 
 def test_normal_threshold_is_a_weighted_quantile_with_a_logit_margin():
     scores = np.array([0.1, 0.2, 0.3, 0.9], np.float32)
-    assert _logit(normal_threshold(scores, np.ones(4, np.float32), 0.5)) == pytest.approx(_logit(0.2) + 0.1)
+    assert _logit(normal_threshold(scores, np.ones(4, np.float32), 0.5, margin=0.1)) == pytest.approx(
+        _logit(0.2) + 0.1
+    )
     # 97 windows collapsed onto 0.3: the 99th percentile of all 100 windows is 0.3, not the outlier 0.9
     weights = np.array([1, 1, 97, 1], np.float32)
     assert normal_threshold(scores, weights, 0.99, margin=0.0) == pytest.approx(0.3)
@@ -85,7 +87,7 @@ def test_the_commonest_normal_pattern_at_the_quantile_never_alarms():
     # the known normals' commonest pattern is the quantile itself; bfloat16 scores it a little higher
     scores = np.array([0.05, 0.3, 0.4651, 0.9], np.float32)
     weights = np.array([1, 1, 227, 1], np.float32)
-    threshold = normal_threshold(scores, weights, 0.99)
+    threshold = normal_threshold(scores, weights, 0.99, TrainOptions().normal_margin)
     assert threshold > 0.4651 + 0.005
     served = np.array([0.4651, 0.4671, 0.5767], np.float32)  # fp32, bf16 (+0.002), the lowest anomaly
     assert (served >= threshold).tolist() == [False, False, True]

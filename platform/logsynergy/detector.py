@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,6 +19,7 @@ from logsynergy.interpret import InterpretationStore, make_interpreter
 from logsynergy.loaders.lines import records_from_lines
 from logsynergy.model import LogSynergyNet, ModelConfig
 from logsynergy.model.projected import ProjectedVectors
+from logsynergy.novelty import NOVEL, append_novelty, novelty_by_template
 from logsynergy.parsing import LogParser
 from logsynergy.precision import resolve_precision
 from logsynergy.records import LoadedLog, LoadReport, LogRecord
@@ -103,9 +104,15 @@ class Detector:
         embedder: SentenceEmbedder,
         texts: dict[str, str],
         use_lei: bool,
+        normal_counts: Mapping[str, int] | None = None,
     ) -> Detector:
+        """`normal_counts`: per template, the target's known-normal training windows holding it (the
+        event novelty the network was trained with, when `config.event_novelty`)."""
         ids = list(texts)
         matrix = embedder.embed([texts[i] for i in ids])
+        if config.event_novelty:
+            values = novelty_by_template(ids, normal_counts or {})
+            matrix = append_novelty(matrix, np.array([values[i] for i in ids], np.float32))
         model = LogSynergyNet(config)
         model.load_state_dict({k: v.detach().cpu() for k, v in result.model.state_dict().items()})
         settings = DetectorSettings(
@@ -226,9 +233,16 @@ class Detector:
         templates = [self.parser.template(t) for t in missing]
         context = SystemContext(self.settings.system, self.settings.description)
         texts = self.store.ensure(templates, context, self._interpreter)
-        vectors = self.embedder.embed([texts[t.id] for t in templates])
-        for template, vector in zip(templates, vectors, strict=True):
-            self.vectors[template.id] = vector
+        self.set_embeddings([t.id for t in templates], self.embedder.embed([texts[t.id] for t in templates]))
+
+    def set_embeddings(self, template_ids: Sequence[str], embeddings: np.ndarray) -> None:
+        """New sentence embeddings for templates. With event novelty, a template keeps its novelty; one
+        the detector had no vector for is novel (never seen in the normal traffic it was trained on)."""
+        if self.model.config.event_novelty:
+            kept = [float(self.vectors[t][-1]) if t in self.vectors else NOVEL for t in template_ids]
+            embeddings = append_novelty(embeddings, np.array(kept, np.float32))
+        for template_id, vector in zip(template_ids, embeddings, strict=True):
+            self.vectors[template_id] = vector
 
     def _score_windows(self, windows: Sequence[Window]) -> tuple[np.ndarray, int, int]:
         scores = np.empty(len(windows), np.float32)

@@ -14,9 +14,10 @@ import torch
 
 from logsynergy.detector import Detector
 from logsynergy.embedding import SentenceEmbedder
-from logsynergy.errors import InputError
+from logsynergy.errors import ConfigError, InputError
 from logsynergy.metrics import prf
 from logsynergy.model import model_config
+from logsynergy.novelty import normal_counts, with_novelty_column
 from logsynergy.prepare import PreparedSystem, Say
 from logsynergy.training import TrainResult, predict, train_model
 from logsynergy.windows import Window
@@ -49,9 +50,18 @@ class TrainOptions:
     normal_quantile: float = 0.99
     normal_margin: float = 0.1  # logit units above that quantile (bfloat16 scores differ by a few 1e-3)
     min_normal_windows: int = 20
+    # Each event vector carries its novelty: how rarely the system's known-normal windows hold it
+    # (logsynergy.novelty). False: the sentence embedding alone, as in the paper.
+    event_novelty: bool = True
     device: str | None = None
     show_bars: bool = True
     overrides: dict[str, Any] = field(default_factory=dict)
+
+
+# model settings fit() derives from the data and the options; `overrides` may not set them
+DERIVED_MODEL_SETTINGS = frozenset(
+    {"embed_dim", "n_systems", "use_sufe", "use_da", "epochs", "event_novelty"}
+)
 
 
 @dataclass
@@ -194,11 +204,18 @@ def fit(
 ) -> FitResult:
     """Train and evaluate one detector; metrics are measured on the target's later windows."""
     started = time.perf_counter()
+    derived = sorted(DERIVED_MODEL_SETTINGS & set(options.overrides))
+    if derived:
+        raise ConfigError(
+            f"model overrides cannot set {', '.join(derived)} "
+            "(use the options epochs, use_sufe, use_da, event_novelty; the rest follows from the data)"
+        )
     systems = [*sources, target]
     table, rows = embedding_table(systems, embedder, options.use_lei)
     config = model_config(
         options.preset,
-        embed_dim=int(table.shape[1]),
+        embed_dim=int(table.shape[1]) + int(options.event_novelty),
+        event_novelty=options.event_novelty,
         n_systems=len(systems),
         use_sufe=options.use_sufe,
         use_da=options.use_da and bool(sources),
@@ -211,9 +228,10 @@ def fit(
     if not split.test:
         raise InputError(f"target {target.spec.name!r} has too few windows to keep a test part")
     rng = np.random.default_rng(options.seed)
-    parts, val_parts = [], []
+    parts, val_parts, counts = [], [], []
     for k, source in enumerate(sources):
         train_part, held_part = sample_source(source.windows, options.source_windows, rng)
+        counts.append(normal_counts(train_part))
         parts.append(collapse(train_part, rows[k], system=k, domain=0, max_events=config.max_events))
         val_parts.append(collapse(held_part, rows[k], system=k, domain=0, max_events=config.max_events))
     t = len(sources)
@@ -228,6 +246,9 @@ def fit(
         if not any(w.label == 1 for w in [*split.train, *split.val]):  # nothing to calibrate on either
             unlabelled = replace(options, use_target_labels=False)
             split = split_target(target.windows, unlabelled, overlap_gap(target))
+    target_counts = normal_counts([*split.train, *split.val], labelled=options.use_target_labels)
+    if config.event_novelty:
+        table = with_novelty_column(table, rows, [*counts, target_counts])
     parts.append(
         collapse(
             split.train, rows[t], system=t, domain=1, max_events=config.max_events, drop_labels=zero_label
@@ -277,7 +298,13 @@ def fit(
     labelled = test_set.label >= 0
     measured = prf(test_set.label[labelled], scores[labelled] >= result.threshold, test_set.weight[labelled])
     detector = Detector.from_training(
-        target, result, config, embedder, embedding_texts(target, options.use_lei), options.use_lei
+        target,
+        result,
+        config,
+        embedder,
+        embedding_texts(target, options.use_lei),
+        options.use_lei,
+        target_counts,
     )
     metrics: dict[str, Any] = {
         **measured.to_dict(),

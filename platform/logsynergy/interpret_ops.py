@@ -47,8 +47,7 @@ def import_interpretations(artifact: str | Path, file: str | Path) -> int:
         )
     changed = [e for e in detector.store if before.get(e.template_id) != e.text]
     if changed and detector.settings.use_lei:
-        vectors = detector.embedder.embed([e.text for e in changed])
-        for entry, vector in zip(changed, vectors, strict=True):
-            detector.vectors[entry.template_id] = vector
+        embeddings = detector.embedder.embed([e.text for e in changed])
+        detector.set_embeddings([e.template_id for e in changed], embeddings)
     detector.save(artifact)
     return len(changed)

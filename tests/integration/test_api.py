@@ -181,6 +181,8 @@ def test_jobs_interpretations_models_hooks(api: RunningApi, logs: Path) -> None:
         team.post("/v1/jobs", json={"target": "payments", "options": {"x": 1}}), 422
     )
     assert error_of(team.post("/v1/jobs", json={"target": "payments", "target_labelled": -1}), 422)
+    derived = {"target": "payments", "options": {"overrides": {"event_novelty": False}}}
+    assert "cannot set event_novelty" in error_of(team.post("/v1/jobs", json=derived), 422)
     chosen = team.post("/v1/jobs", json={"target": "payments", "sources": ["cloud"], "target_labelled": 0})
     assert chosen.status_code == 202 and chosen.json()["sources"] == ["cloud"]
     assert [j["id"] for j in team.get("/v1/jobs", params={"status": "queued"}).json()] == [

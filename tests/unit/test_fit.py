@@ -101,3 +101,13 @@ def test_known_normals_exclude_windows_the_labels_were_fitted_on():
     assert fitted == [w for w in split.val if w.label == 0] and fitted
     unlabelled = known_normals(split, trained_on_labels=False)
     assert unlabelled == [w for w in windows[:40] if w.label == 0]
+
+
+def test_model_overrides_cannot_set_what_fit_derives():
+    from logsynergy.errors import ConfigError
+    from logsynergy.fit import fit
+
+    for name in ("event_novelty", "use_da", "embed_dim"):
+        options = TrainOptions(overrides={name: False})
+        with pytest.raises(ConfigError, match=f"cannot set {name}"):
+            fit(None, [], None, options)  # type: ignore[arg-type]  # refused before any input is read

@@ -82,6 +82,23 @@ def test_pattern_cache_and_new_templates(trained: tuple[Path, dict]):
     assert any(novel.new_templates[0] in w.new_templates for w in novel.windows)
 
 
+def test_event_vectors_end_with_their_novelty(trained: tuple[Path, dict]):
+    """Each event vector carries how rarely the target's known-normal training windows held it; a
+    template first met at serving time is novel (1.0), and the value survives save and load."""
+    artifact, _ = trained
+    detector = Detector.load(artifact)
+    config = detector.model.config
+    assert config.event_novelty and config.embed_dim == 385
+    novelty = np.array([v[-1] for v in detector.vectors.values()])
+    assert all(len(v) == 385 for v in detector.vectors.values())
+    assert novelty.min() < 0.1, "routine events occur in dozens of known-normal windows"
+    assert (novelty == 1.0).any(), "fault events never occur in known-normal windows"
+    assert ((novelty > 0) & (novelty <= 1)).all()
+    detection = detector.score_lines(["FATAL quantum flux capacitor melted in rack"])
+    (new,) = detection.new_templates
+    assert detector.vectors[new].shape == (385,) and detector.vectors[new][-1] == 1.0
+
+
 def test_reports_explain_anomalous_windows(trained: tuple[Path, dict]):
     artifact, _ = trained
     detector = Detector.load(artifact)
@@ -103,9 +120,13 @@ def test_interpretations_export_edit_import(trained: tuple[Path, dict], tmp_path
     rows[0]["interpretation"] = "Operator reviewed: payment gateway timed out; checkout is failing."
     rows[0]["reviewed"] = True
     exported.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    before = Detector.load(artifact).vectors[rows[0]["template_id"]]
     assert import_interpretations(artifact, exported) == 1
     reloaded = Detector.load(artifact)
     assert reloaded.store.get(rows[0]["template_id"]).text.startswith("Operator reviewed")
+    after = reloaded.vectors[rows[0]["template_id"]]
+    assert after.shape == before.shape and not np.allclose(after[:-1], before[:-1])
+    assert after[-1] == before[-1], "re-embedding keeps the template's novelty"
 
 
 def test_thin_target_labels_are_not_trusted(trained: tuple[Path, dict], tmp_path: Path):

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from logsynergy.errors import ConfigError, InputError, ObjectNotFound
-from logsynergy.fit import TrainOptions
+from logsynergy.fit import DERIVED_MODEL_SETTINGS, TrainOptions
 from logsynergy.model.presets import PRESETS, ModelConfig
 from logsynergy.store import ObjectStore
 from logsynergy.systems import FORMATS, SystemSpec
@@ -20,8 +20,6 @@ from logsynergy.systems import FORMATS, SystemSpec
 # top-level spec fields, and the device and progress bars are the worker's business.
 OPTION_FIELDS = {f.name for f in fields(TrainOptions)} - {"preset", "seed", "target_labelled", "device"}
 OPTION_FIELDS -= {"show_bars"}
-# model settings that `fit` derives itself (epochs has its own option)
-RESERVED_OVERRIDES = {"embed_dim", "n_systems", "use_sufe", "use_da", "epochs"}
 HEADER_FORMATS = ("structured",)  # csv logs: a header line repeated by later datasets is dropped
 
 
@@ -148,11 +146,11 @@ def check_options(value: Any) -> dict[str, Any]:
     bad = sorted(set(overrides) - {f.name for f in fields(ModelConfig)})
     if bad:
         raise ConfigError(f"job spec: unknown model setting(s) in options.overrides: {', '.join(bad)}")
-    reserved = sorted(set(overrides) & RESERVED_OVERRIDES)
+    reserved = sorted(set(overrides) & DERIVED_MODEL_SETTINGS)
     if reserved:
         raise ConfigError(
             f"job spec: options.overrides cannot set {', '.join(reserved)} "
-            "(use options.epochs, use_sufe, use_da; the rest follows from the data)"
+            "(use options.epochs, use_sufe, use_da, event_novelty; the rest follows from the data)"
         )
     return dict(value)
 

@@ -17,6 +17,7 @@ METHODS = (
     "logsynergy-no-sufe",
     "logsynergy-no-da",
     "logsynergy-offline-lei",
+    "logsynergy-no-novelty",
     "target-only",
     "direct",
     "logtransfer",

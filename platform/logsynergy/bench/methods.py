@@ -88,6 +88,7 @@ RUNNERS: dict[str, Callable[..., Result]] = {
     "logsynergy-no-sufe": _logsynergy(use_sufe=False),
     "logsynergy-no-da": _logsynergy(use_da=False),
     "logsynergy-offline-lei": _offline_lei,
+    "logsynergy-no-novelty": _logsynergy(event_novelty=False),
     "target-only": _target_only,
     "direct": _logsynergy(use_target_labels=False),
     "logtransfer": _logtransfer,

@@ -12,7 +12,8 @@ from logsynergy.errors import ConfigError
 class ModelConfig:
     """Network shape and the training schedule that goes with it."""
 
-    embed_dim: int = 384
+    embed_dim: int = 384  # of an event vector: the sentence embedding (+1 with event_novelty)
+    event_novelty: bool = False  # event vectors end with their novelty (logsynergy.novelty)
     hidden: int = 128
     layers: int = 2
     heads: int = 4

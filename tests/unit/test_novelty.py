@@ -1,0 +1,43 @@
+import numpy as np
+import pytest
+import torch
+
+from logsynergy.novelty import NOVEL, append_novelty, normal_counts, novelty, with_novelty_column
+from logsynergy.windows import Window
+
+
+def test_counts_windows_not_lines_and_only_known_normal_ones():
+    windows = [
+        Window(("a", "a", "b"), 0, (1, 2, 3)),
+        Window(("a", "c"), 0, (4, 5)),
+        Window(("a", "fault"), 1, (6, 7)),
+        Window(("d",), None, (8,)),
+    ]
+    assert normal_counts(windows) == {"a": 2, "b": 1, "c": 1}
+    unlabelled = normal_counts(windows, labelled=False)
+    assert unlabelled == {"a": 3, "b": 1, "c": 1, "fault": 1, "d": 1}
+
+
+def test_novelty_is_one_for_unseen_events_and_falls_with_familiarity():
+    assert novelty(0) == NOVEL == 1.0
+    assert novelty(3) == pytest.approx(0.5)
+    values = [novelty(n) for n in (0, 1, 10, 100, 10_000)]
+    assert values == sorted(values, reverse=True) and values[-1] < 0.01
+
+
+def test_the_table_gets_one_column_per_system_row_and_padding_stays_zero():
+    table = torch.ones(6, 4)
+    rows = [{"a": 1, "b": 2}, {"a": 3, "x": 4, "y": 5}]  # the same template id in two systems
+    counts = [{"a": 99, "b": 0}, {"x": 3}]
+    extended = with_novelty_column(table, rows, counts)
+    assert extended.shape == (6, 5)
+    assert torch.equal(extended[:, :4], table)
+    np.testing.assert_allclose(extended[:, 4].numpy(), [0.0, 0.1, 1.0, 1.0, 0.5, 1.0], rtol=1e-6)
+
+
+def test_append_takes_one_value_or_one_per_vector():
+    vectors = np.zeros((3, 2), np.float32)
+    assert append_novelty(vectors, NOVEL)[:, 2].tolist() == [1.0, 1.0, 1.0]
+    both = append_novelty(vectors, np.array([0.1, 0.2, 0.3], np.float32))
+    assert both.shape == (3, 3) and both.dtype == np.float32
+    np.testing.assert_allclose(both[:, 2], [0.1, 0.2, 0.3])

@@ -41,3 +41,34 @@ def test_append_takes_one_value_or_one_per_vector():
     both = append_novelty(vectors, np.array([0.1, 0.2, 0.3], np.float32))
     assert both.shape == (3, 3) and both.dtype == np.float32
     np.testing.assert_allclose(both[:, 2], [0.1, 0.2, 0.3])
+
+
+def _detector(event_novelty: bool):
+    from logsynergy.detector import Detector, DetectorSettings
+    from logsynergy.interpret import InterpretationStore
+    from logsynergy.model import LogSynergyNet, model_config
+    from logsynergy.parsing import LogParser
+
+    config = model_config("cpu", n_systems=2, embed_dim=4 + event_novelty, event_novelty=event_novelty)
+    settings = DetectorSettings("s", "", "jsonl", "sliding", 10, 5, 0.5, "none")
+    vectors = {"known": np.array([0, 0, 0, 0, 0.25][: config.embed_dim], np.float32)}
+    return Detector(LogSynergyNet(config), settings, LogParser(), InterpretationStore(), vectors)
+
+
+def test_re_embedding_keeps_novelty_and_new_templates_are_novel():
+    detector = _detector(event_novelty=True)
+    detector.set_embeddings(["known", "new"], np.ones((2, 4), np.float32))
+    assert detector.vectors["known"].tolist() == [1, 1, 1, 1, 0.25]
+    assert detector.vectors["new"].tolist() == [1, 1, 1, 1, NOVEL]
+    scores = detector.score_patterns([("known", "new"), ("new",)])
+    assert scores.shape == (2,) and np.isfinite(scores).all()
+
+
+def test_artifacts_without_novelty_keep_plain_embeddings():
+    from logsynergy.model import ModelConfig
+
+    assert ModelConfig.from_dict({"embed_dim": 384}).event_novelty is False  # artifacts saved before it
+    detector = _detector(event_novelty=False)
+    detector.set_embeddings(["new"], np.ones((1, 4), np.float32))
+    assert detector.vectors["new"].shape == (4,)
+    assert detector.score_patterns([("known", "new")]).shape == (1,)

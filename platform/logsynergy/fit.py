@@ -328,6 +328,7 @@ def fit(
         "use_lei": options.use_lei,
         "use_sufe": options.use_sufe,
         "use_da": config.use_da,
+        "event_novelty": config.event_novelty,
         "notes": split.notes + target.notes,
         "history": result.history,
     }

@@ -46,6 +46,7 @@ def test_metrics_are_measured_on_later_windows(trained: tuple[Path, dict]):
     assert on_disk["test_windows"] > 0 and on_disk["test_anomalies"] > 0
     assert metrics["target_labelled"] == 400
     assert metrics["sources"] == ["storage", "compute"]
+    assert on_disk["event_novelty"] is True
     assert metrics["f1"] > 0.7, metrics
     assert 0 < metrics["threshold"] < 1
 

@@ -19,7 +19,7 @@ from logsynergy.interpret import InterpretationStore, make_interpreter
 from logsynergy.loaders.lines import records_from_lines
 from logsynergy.model import LogSynergyNet, ModelConfig
 from logsynergy.model.projected import ProjectedVectors
-from logsynergy.novelty import NOVEL, append_novelty, novelty_by_template
+from logsynergy.novelty import NOVEL, append_novelty, novelty
 from logsynergy.parsing import LogParser
 from logsynergy.precision import resolve_precision
 from logsynergy.records import LoadedLog, LoadReport, LogRecord
@@ -111,8 +111,8 @@ class Detector:
         ids = list(texts)
         matrix = embedder.embed([texts[i] for i in ids])
         if config.event_novelty:
-            values = novelty_by_template(ids, normal_counts or {})
-            matrix = append_novelty(matrix, np.array([values[i] for i in ids], np.float32))
+            counts = normal_counts or {}
+            matrix = append_novelty(matrix, np.array([novelty(counts.get(i, 0)) for i in ids], np.float32))
         model = LogSynergyNet(config)
         model.load_state_dict({k: v.detach().cpu() for k, v in result.model.state_dict().items()})
         settings = DetectorSettings(

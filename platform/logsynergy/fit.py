@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -62,6 +62,16 @@ class TrainOptions:
 DERIVED_MODEL_SETTINGS = frozenset(
     {"embed_dim", "n_systems", "use_sufe", "use_da", "epochs", "event_novelty"}
 )
+
+
+def check_overrides(overrides: Iterable[str], where: str = "model overrides") -> None:
+    """ConfigError when model overrides name a setting fit() derives itself."""
+    derived = sorted(DERIVED_MODEL_SETTINGS & set(overrides))
+    if derived:
+        raise ConfigError(
+            f"{where} cannot set {', '.join(derived)} "
+            "(use the options epochs, use_sufe, use_da, event_novelty; the rest follows from the data)"
+        )
 
 
 @dataclass
@@ -204,12 +214,7 @@ def fit(
 ) -> FitResult:
     """Train and evaluate one detector; metrics are measured on the target's later windows."""
     started = time.perf_counter()
-    derived = sorted(DERIVED_MODEL_SETTINGS & set(options.overrides))
-    if derived:
-        raise ConfigError(
-            f"model overrides cannot set {', '.join(derived)} "
-            "(use the options epochs, use_sufe, use_da, event_novelty; the rest follows from the data)"
-        )
+    check_overrides(options.overrides)
     systems = [*sources, target]
     table, rows = embedding_table(systems, embedder, options.use_lei)
     config = model_config(

@@ -34,10 +34,6 @@ def novelty(count: int) -> float:
     return NOVEL / (1.0 + count) ** 0.5
 
 
-def novelty_by_template(template_ids: Iterable[str], counts: Mapping[str, int]) -> dict[str, float]:
-    return {tid: novelty(counts.get(tid, 0)) for tid in template_ids}
-
-
 def with_novelty_column(
     table: torch.Tensor, rows: list[dict[str, int]], counts: list[Mapping[str, int]]
 ) -> torch.Tensor:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from logsynergy.errors import ConfigError, InputError, ObjectNotFound
-from logsynergy.fit import DERIVED_MODEL_SETTINGS, TrainOptions
+from logsynergy.fit import TrainOptions, check_overrides
 from logsynergy.model.presets import PRESETS, ModelConfig
 from logsynergy.store import ObjectStore
 from logsynergy.systems import FORMATS, SystemSpec
@@ -146,12 +146,7 @@ def check_options(value: Any) -> dict[str, Any]:
     bad = sorted(set(overrides) - {f.name for f in fields(ModelConfig)})
     if bad:
         raise ConfigError(f"job spec: unknown model setting(s) in options.overrides: {', '.join(bad)}")
-    reserved = sorted(set(overrides) & DERIVED_MODEL_SETTINGS)
-    if reserved:
-        raise ConfigError(
-            f"job spec: options.overrides cannot set {', '.join(reserved)} "
-            "(use options.epochs, use_sufe, use_da, event_novelty; the rest follows from the data)"
-        )
+    check_overrides(overrides, "job spec: options.overrides")
     return dict(value)
 
 

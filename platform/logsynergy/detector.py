@@ -277,7 +277,8 @@ class Detector:
             x = self._projected.table[index]  # == model.project(event vectors), padding: project(0)
             if self.precision == "bfloat16":
                 x = x.bfloat16()
-            logits = self._scorer.forward_projected(x, index != 0).anomaly_logit
+            novelty = self._projected.novelty[index] if self.model.config.novelty_skip else None
+            logits = self._scorer.forward_projected(x, index != 0, novelty).anomaly_logit
             out[start : start + len(chunk)] = torch.sigmoid(logits.float()).numpy()
         return out
 

@@ -60,7 +60,7 @@ class TrainOptions:
 
 # model settings fit() derives from the data and the options; `overrides` may not set them
 DERIVED_MODEL_SETTINGS = frozenset(
-    {"embed_dim", "n_systems", "use_sufe", "use_da", "epochs", "event_novelty"}
+    {"embed_dim", "n_systems", "use_sufe", "use_da", "epochs", "event_novelty", "novelty_skip"}
 )
 
 
@@ -221,6 +221,7 @@ def fit(
         options.preset,
         embed_dim=int(table.shape[1]) + int(options.event_novelty),
         event_novelty=options.event_novelty,
+        novelty_skip=options.event_novelty,
         n_systems=len(systems),
         use_sufe=options.use_sufe,
         use_da=options.use_da and bool(sources),

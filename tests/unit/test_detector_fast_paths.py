@@ -1,6 +1,7 @@
 import json
 
 import numpy as np
+import pytest
 import torch
 
 from logsynergy.detector import Detector, DetectorSettings
@@ -11,13 +12,15 @@ from logsynergy.parsing import LogParser
 from logsynergy.windowset import clip_events
 
 
-def _detector(n_templates: int = 12) -> Detector:
+def _detector(n_templates: int = 12, novelty: bool = False) -> Detector:
     torch.manual_seed(0)
     rng = np.random.default_rng(0)
     vectors = {f"t{i}": rng.standard_normal(384).astype(np.float32) for i in range(n_templates)}
+    if novelty:  # the last column is the event's novelty, in [0, 1]
+        vectors = {t: np.append(v[:383], rng.uniform()).astype(np.float32) for t, v in vectors.items()}
     settings = DetectorSettings("s", "", "jsonl", "sliding", 10, 5, 0.5, "none")
-    model = LogSynergyNet(model_config("cpu", n_systems=2, max_events=8))
-    return Detector(model, settings, LogParser(), InterpretationStore(), vectors)
+    config = model_config("cpu", n_systems=2, max_events=8, event_novelty=novelty, novelty_skip=novelty)
+    return Detector(LogSynergyNet(config), settings, LogParser(), InterpretationStore(), vectors)
 
 
 def _plain_scores(detector: Detector, patterns: list[tuple[str, ...]]) -> np.ndarray:
@@ -34,8 +37,9 @@ def _plain_scores(detector: Detector, patterns: list[tuple[str, ...]]) -> np.nda
     return torch.sigmoid(logits).numpy()
 
 
-def test_projected_scoring_equals_the_plain_forward():
-    detector = _detector()
+@pytest.mark.parametrize("novelty", [False, True])
+def test_projected_scoring_equals_the_plain_forward(novelty: bool):
+    detector = _detector(novelty=novelty)
     rng = np.random.default_rng(1)
     ids = list(detector.vectors)
     patterns = [tuple(rng.choice(ids, size=rng.integers(1, 13))) for _ in range(300)]  # padding, clipping
@@ -43,8 +47,8 @@ def test_projected_scoring_equals_the_plain_forward():
     np.testing.assert_allclose(scores, _plain_scores(detector, patterns), atol=1e-5)
     assert np.ptp(scores) > 1e-3
 
-    detector.vectors["t3"] = rng.standard_normal(384).astype(np.float32)  # e.g. re-embedded
-    detector.vectors["t99"] = rng.standard_normal(384).astype(np.float32)  # a newly learnt template
+    detector.vectors["t3"] = rng.uniform(size=384).astype(np.float32)  # e.g. re-embedded
+    detector.vectors["t99"] = rng.uniform(size=384).astype(np.float32)  # a newly learnt template
     patterns = [(*p[:-1], "t99") for p in patterns[:50]] + [("t3",) * 5]
     changed = detector.score_patterns(patterns)
     np.testing.assert_allclose(changed, _plain_scores(detector, patterns), atol=1e-5)

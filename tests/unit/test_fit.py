@@ -107,7 +107,7 @@ def test_model_overrides_cannot_set_what_fit_derives():
     from logsynergy.errors import ConfigError
     from logsynergy.fit import fit
 
-    for name in ("event_novelty", "use_da", "embed_dim"):
+    for name in ("event_novelty", "novelty_skip", "use_da", "embed_dim"):
         options = TrainOptions(overrides={name: False})
         with pytest.raises(ConfigError, match=f"cannot set {name}"):
             fit(None, [], None, options)  # type: ignore[arg-type]  # refused before any input is read

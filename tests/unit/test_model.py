@@ -85,6 +85,28 @@ def test_training_is_reproducible():
         assert torch.equal(va, vb), ka
 
 
+def test_novelty_skip_feeds_the_windows_peak_novelty_to_the_anomaly_head():
+    torch.manual_seed(0)
+    config = model_config("cpu", n_systems=2, embed_dim=385, event_novelty=True, novelty_skip=True)
+    net = LogSynergyNet(config).eval()
+    events = torch.randn(2, 5, 385)
+    events[..., -1] = 0.1
+    events[1, 2, -1] = 1.0  # one never-seen event in the second window
+    mask = torch.ones(2, 5, dtype=torch.bool)
+    mask[:, 4] = False
+    with torch.inference_mode():
+        x = net.project(events)
+        plain = net(events, mask).anomaly_logit
+        masked_off = events[..., -1].clone()
+        masked_off[:, 4] = 5.0  # padding never counts
+        assert torch.allclose(net.forward_projected(x, mask, masked_off).anomaly_logit, plain)
+        flat = torch.full_like(masked_off, 0.1)  # the same events, the second window's peak lowered
+        moved = net.forward_projected(x, mask, flat).anomaly_logit
+        assert torch.isclose(moved[0], plain[0]) and not torch.isclose(moved[1], plain[1])
+        without = LogSynergyNet(model_config("cpu", n_systems=2, embed_dim=385, event_novelty=True))
+        assert without.novelty_input is None  # artifacts saved before the skip keep their weights
+
+
 def test_club_is_fitted_on_each_steps_features_without_a_second_forward(monkeypatch):
     table = torch.randn(6, 384)
     table[0] = 0
@@ -93,9 +115,9 @@ def test_club_is_fitted_on_each_steps_features_without_a_second_forward(monkeypa
     calls = []
     forward = LogSynergyNet.forward_projected
 
-    def counted(self, x, mask):
+    def counted(self, x, mask, novelty=None):
         calls.append(len(x))
-        return forward(self, x, mask)
+        return forward(self, x, mask, novelty)
 
     monkeypatch.setattr(LogSynergyNet, "forward_projected", counted)
     seed_everything(5)

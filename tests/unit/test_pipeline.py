@@ -89,7 +89,7 @@ def test_event_vectors_end_with_their_novelty(trained: tuple[Path, dict]):
     artifact, _ = trained
     detector = Detector.load(artifact)
     config = detector.model.config
-    assert config.event_novelty and config.embed_dim == 385
+    assert config.event_novelty and config.novelty_skip and config.embed_dim == 385
     novelty = np.array([v[-1] for v in detector.vectors.values()])
     assert all(len(v) == 385 for v in detector.vectors.values())
     assert novelty.min() < 0.1, "routine events occur in dozens of known-normal windows"

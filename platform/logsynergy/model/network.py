@@ -41,16 +41,23 @@ class LogSynergyNet(nn.Module):
         half = h // 2 if config.use_sufe else h
         self.unified_dim = half
         self.anomaly_head = nn.Sequential(nn.Linear(half, half), nn.GELU(), nn.Linear(half, 1))
+        # the window's peak event novelty, added to the anomaly head's input (not to Fu: DA and CLUB
+        # see the encoder's features only)
+        self.novelty_input = nn.Linear(1, half) if config.novelty_skip and config.event_novelty else None
         self.system_head = nn.Linear(h - half, config.n_systems) if config.use_sufe else None
         self.club = CLUB(half, h - half) if config.use_sufe else None
         self.daan = DAAN(half) if config.use_da else None
 
     def forward(self, events: torch.Tensor, mask: torch.Tensor) -> NetOutput:
         """events [B, L, E] float; mask [B, L] bool, True on real events."""
-        return self.forward_projected(self.project(events), mask)
+        novelty = events[..., -1] if self.novelty_input is not None else None
+        return self.forward_projected(self.project(events), mask, novelty)
 
-    def forward_projected(self, x: torch.Tensor, mask: torch.Tensor) -> NetOutput:
-        """`forward` on events already through `project` (it acts on each event alone): x [B, L, H]."""
+    def forward_projected(
+        self, x: torch.Tensor, mask: torch.Tensor, novelty: torch.Tensor | None = None
+    ) -> NetOutput:
+        """`forward` on events already through `project` (it acts on each event alone): x [B, L, H];
+        `novelty` [B, L]: each event's novelty (the last column of its vector), for `novelty_skip`."""
         batch, length, _ = x.shape
         use_cls = self.config.pooling == "cls"
         if use_cls:
@@ -70,9 +77,13 @@ class LogSynergyNet(nn.Module):
             total = (x * weights).sum(1) / 10.0
             pooled = self.pool(torch.cat([mean, peak, total], dim=-1))
         unified = pooled[:, : self.unified_dim]
+        head_input = unified
+        if self.novelty_input is not None and novelty is not None:
+            peak_novelty = novelty.masked_fill(~mask[:, -novelty.shape[1] :], 0.0).amax(1, keepdim=True)
+            head_input = unified + self.novelty_input(peak_novelty.to(unified.dtype))
         specific = pooled[:, self.unified_dim :] if self.config.use_sufe else None
         return NetOutput(
-            anomaly_logit=self.anomaly_head(unified).squeeze(-1),
+            anomaly_logit=self.anomaly_head(head_input).squeeze(-1),
             system_logit=self.system_head(specific) if self.system_head is not None else None,
             unified=unified,
             specific=specific,

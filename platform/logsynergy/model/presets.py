@@ -14,6 +14,8 @@ class ModelConfig:
 
     embed_dim: int = 384  # of an event vector: the sentence embedding (+1 with event_novelty)
     event_novelty: bool = False  # event vectors end with their novelty (logsynergy.novelty)
+    # the window's peak event novelty also feeds the anomaly head, past the encoder (with event_novelty)
+    novelty_skip: bool = False
     hidden: int = 128
     layers: int = 2
     heads: int = 4

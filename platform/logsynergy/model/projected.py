@@ -14,13 +14,15 @@ from logsynergy.model.network import LogSynergyNet
 
 
 class ProjectedVectors:
-    """Rows of `model.project(vector)` by template id; `sources` keeps the vector each row came from."""
+    """Rows of `model.project(vector)` by template id; `sources` keeps the vector each row came from,
+    `novelty` each row's novelty (the vector's last column; read only by `novelty_skip` models)."""
 
     def __init__(self, embed_dim: int) -> None:
         self.embed_dim = embed_dim
         self.rows: dict[str, int] = {}
         self.sources: dict[str, np.ndarray] = {}
         self.table = torch.empty(0)
+        self.novelty = torch.empty(0)
 
     @torch.inference_mode()
     def add(self, model: LogSynergyNet, ids: Sequence[str], vectors: Sequence[np.ndarray]) -> None:
@@ -32,6 +34,8 @@ class ProjectedVectors:
         projected = model.project(torch.from_numpy(batch))
         first = len(self.table)
         self.table = projected if first == 0 else torch.cat([self.table, projected])
+        novelty = torch.from_numpy(batch[:, -1].copy())
+        self.novelty = novelty if first == 0 else torch.cat([self.novelty, novelty])
         for i, (tid, vector) in enumerate(zip(ids, vectors, strict=True)):
             self.rows[tid] = first + offset + i
             self.sources[tid] = vector

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,7 +19,7 @@ from logsynergy.interpret import InterpretationStore, make_interpreter
 from logsynergy.loaders.lines import records_from_lines
 from logsynergy.model import LogSynergyNet, ModelConfig
 from logsynergy.model.projected import ProjectedVectors
-from logsynergy.novelty import NOVEL, append_novelty, novelty
+from logsynergy.novelty import NOVEL, append_novelty
 from logsynergy.parsing import LogParser
 from logsynergy.precision import resolve_precision
 from logsynergy.records import LoadedLog, LoadReport, LogRecord
@@ -102,17 +102,11 @@ class Detector:
         result: TrainResult,
         config: ModelConfig,
         embedder: SentenceEmbedder,
-        texts: dict[str, str],
+        vectors: dict[str, np.ndarray],
         use_lei: bool,
-        normal_counts: Mapping[str, int] | None = None,
     ) -> Detector:
-        """`normal_counts`: per template, the target's known-normal training windows holding it (the
-        event novelty the network was trained with, when `config.event_novelty`)."""
-        ids = list(texts)
-        matrix = embedder.embed([texts[i] for i in ids])
-        if config.event_novelty:
-            counts = normal_counts or {}
-            matrix = append_novelty(matrix, np.array([novelty(counts.get(i, 0)) for i in ids], np.float32))
+        """`vectors`: per template, the event vector the network was trained with (its embedding, and
+        its novelty when `config.event_novelty`)."""
         model = LogSynergyNet(config)
         model.load_state_dict({k: v.detach().cpu() for k, v in result.model.state_dict().items()})
         settings = DetectorSettings(
@@ -126,9 +120,7 @@ class Detector:
             embedding_model=embedder.name,
             use_lei=use_lei,
         )
-        return cls(
-            model, settings, target.parser, target.store, dict(zip(ids, matrix, strict=True)), embedder
-        )
+        return cls(model, settings, target.parser, target.store, vectors, embedder)
 
     def save(self, directory: str | Path) -> Path:
         files = ArtifactFiles(Path(directory))
@@ -277,7 +269,7 @@ class Detector:
             x = self._projected.table[index]  # == model.project(event vectors), padding: project(0)
             if self.precision == "bfloat16":
                 x = x.bfloat16()
-            novelty = self._projected.novelty[index] if self.model.config.novelty_skip else None
+            novelty = self._projected.novelty[index] if self.model.novelty_input is not None else None
             logits = self._scorer.forward_projected(x, index != 0, novelty).anomaly_logit
             out[start : start + len(chunk)] = torch.sigmoid(logits.float()).numpy()
         return out

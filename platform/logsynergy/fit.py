@@ -303,15 +303,10 @@ def fit(
     scores = predict(result.model, device_table, test_set)
     labelled = test_set.label >= 0
     measured = prf(test_set.label[labelled], scores[labelled] >= result.threshold, test_set.weight[labelled])
-    detector = Detector.from_training(
-        target,
-        result,
-        config,
-        embedder,
-        embedding_texts(target, options.use_lei),
-        options.use_lei,
-        target_counts,
-    )
+    target_rows = rows[t]
+    trained_vectors = table[list(target_rows.values())].numpy()  # the target's rows, novelty included
+    vectors = dict(zip(target_rows, trained_vectors, strict=True))
+    detector = Detector.from_training(target, result, config, embedder, vectors, options.use_lei)
     metrics: dict[str, Any] = {
         **measured.to_dict(),
         "threshold": result.threshold,

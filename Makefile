@@ -24,12 +24,12 @@ bench: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/logsynergy bench --config examples/bench.yaml --out runs/bench
 
 lint: $(STAMP)
-	$(BIN)/ruff check platform api workers tests scripts
-	$(BIN)/ruff format --check platform api workers tests scripts
+	$(BIN)/ruff check platform contracts api workers tests scripts
+	$(BIN)/ruff format --check platform contracts api workers tests scripts
 
 format: $(STAMP)
-	$(BIN)/ruff format platform api workers tests scripts
-	$(BIN)/ruff check --fix platform api workers tests scripts
+	$(BIN)/ruff format platform contracts api workers tests scripts
+	$(BIN)/ruff check --fix platform contracts api workers tests scripts
 
 helm-check: $(STAMP)
 	$(BIN)/python scripts/helm_check.py

@@ -11,8 +11,9 @@ import yaml
 
 from logsynergy.detector import Detector
 from logsynergy.embedding import SentenceEmbedder
-from logsynergy.fit import TrainOptions, fit
+from logsynergy.fit import fit
 from logsynergy.interpret import make_interpreter
+from logsynergy.options import Runtime, TrainOptions
 from logsynergy.prepare import Say, prepare_system
 from logsynergy.report import detection_summary, render_report
 from logsynergy.systems import SystemSpec, load_systems
@@ -95,8 +96,9 @@ def run_demo(
     embedder = SentenceEmbedder()
     prepared = [prepare_system(specs[n], interpreter, say=say) for n in [*source_names, target_name]]
     target = prepared[-1]
-    options = TrainOptions(target_labelled=min(1000, len(target.windows) // 2), show_bars=sys.stderr.isatty())
-    result = fit(target, prepared[:-1], embedder, options, say=say)
+    options = TrainOptions(target_labelled=min(1000, len(target.windows) // 2))
+    runtime = Runtime(show_bars=sys.stderr.isatty())
+    result = fit(target, prepared[:-1], embedder, options, runtime=runtime, say=say)
     artifact = result.detector.save(work_dir / "detector")
     m = result.metrics
     say(

@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 import re
 import time
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -14,64 +14,15 @@ import torch
 
 from logsynergy.detector import Detector
 from logsynergy.embedding import SentenceEmbedder
-from logsynergy.errors import ConfigError, InputError
+from logsynergy.errors import InputError
 from logsynergy.metrics import prf
 from logsynergy.model import model_config
 from logsynergy.novelty import normal_counts, with_novelty_column
+from logsynergy.options import DEFAULT_RUNTIME, Runtime, TrainOptions
 from logsynergy.prepare import PreparedSystem, Say
 from logsynergy.training import TrainResult, predict, train_model
 from logsynergy.windows import Window
 from logsynergy.windowset import WindowSet, collapse
-
-
-@dataclass
-class TrainOptions:
-    """What to train: data budget, ablations and the model preset."""
-
-    preset: str = "cpu"
-    source_windows: int = 50_000
-    target_labelled: int = 5_000
-    max_train_fraction: float = 0.5
-    val_fraction: float = 0.2
-    seed: int = 0
-    use_lei: bool = True
-    use_sufe: bool = True
-    use_da: bool = True
-    use_target_labels: bool = True  # False: the target's training part is seen unlabelled ("direct")
-    balance_systems: bool = True
-    target_share: float | None = 0.5
-    epochs: int | None = None
-    # Fewer labelled anomalous target windows than this: the target's labels are too thin to teach the
-    # anomaly classifier (they mislead it), so it learns from the sources and sees the target unlabelled.
-    min_target_anomalies: int = 10
-    # No target anomaly to calibrate on, but known-normal target windows: alarm above this quantile of
-    # their scores (a 1% false-alarm budget on the target's own normal traffic) instead of borrowing the
-    # sources' threshold, whose score scale does not carry over to the target.
-    normal_quantile: float = 0.99
-    normal_margin: float = 0.1  # logit units above that quantile (bfloat16 scores differ by a few 1e-3)
-    min_normal_windows: int = 20
-    # Each event vector carries its novelty: how rarely the system's known-normal windows hold it
-    # (logsynergy.novelty). False: the sentence embedding alone, as in the paper.
-    event_novelty: bool = True
-    device: str | None = None
-    show_bars: bool = True
-    overrides: dict[str, Any] = field(default_factory=dict)
-
-
-# model settings fit() derives from the data and the options; `overrides` may not set them
-DERIVED_MODEL_SETTINGS = frozenset(
-    {"embed_dim", "n_systems", "use_sufe", "use_da", "epochs", "event_novelty", "novelty_skip"}
-)
-
-
-def check_overrides(overrides: Iterable[str], where: str = "model overrides") -> None:
-    """ConfigError when model overrides name a setting fit() derives itself."""
-    derived = sorted(DERIVED_MODEL_SETTINGS & set(overrides))
-    if derived:
-        raise ConfigError(
-            f"{where} cannot set {', '.join(derived)} "
-            "(use the options epochs, use_sufe, use_da, event_novelty; the rest follows from the data)"
-        )
 
 
 @dataclass
@@ -209,12 +160,12 @@ def fit(
     embedder: SentenceEmbedder,
     options: TrainOptions,
     *,
+    runtime: Runtime = DEFAULT_RUNTIME,
     say: Say = lambda _m: None,
     progress: Any = None,
 ) -> FitResult:
     """Train and evaluate one detector; metrics are measured on the target's later windows."""
     started = time.perf_counter()
-    check_overrides(options.overrides)
     systems = [*sources, target]
     table, rows = embedding_table(systems, embedder, options.use_lei)
     config = model_config(
@@ -250,7 +201,7 @@ def fit(
             f"{options.min_target_anomalies}): learning anomalies from the sources, the target unlabelled"
         )
         if not any(w.label == 1 for w in [*split.train, *split.val]):  # nothing to calibrate on either
-            unlabelled = replace(options, use_target_labels=False)
+            unlabelled = options.model_copy(update={"use_target_labels": False})
             split = split_target(target.windows, unlabelled, overlap_gap(target))
     target_counts = normal_counts([*split.train, *split.val], labelled=options.use_target_labels)
     if config.event_novelty:
@@ -283,9 +234,9 @@ def fit(
         train_set,
         val_set if len(val_set) else None,
         seed=options.seed,
-        device=options.device,
+        device=runtime.device,
         progress=progress,
-        show_bars=options.show_bars,
+        show_bars=runtime.show_bars,
     )
     device_table = table.to(next(result.model.parameters()).device)
     if calibration != "target" and options.use_target_labels:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
 
 
 @dataclass(frozen=True)
@@ -55,3 +56,49 @@ def best_threshold(
     i = int(np.argmax(f1))
     threshold = float((s[i] + s[i + 1]) / 2) if i + 1 < len(s) else float(s[i]) * 0.5
     return threshold, float(f1[i])
+
+
+class TrainingMetrics(BaseModel):
+    """What `fit` measured: F1 on the target's later windows (never trained on), how the threshold was
+    calibrated, the data it trained on and the run's settings. Saved as an artifact's metrics.json and
+    carried by a training job's result."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    precision: float
+    recall: float
+    f1: float
+    tp: float
+    fp: float
+    fn: float
+    threshold: float
+    calibration: str
+    train_windows: int
+    train_unique_windows: int
+    target_train_windows: int
+    target_labelled: int
+    target_labelled_anomalies: int
+    target_labels_used: bool
+    test_windows: int
+    test_anomalies: int
+    train_seconds: float
+    best_epoch: int | None = None
+    val_f1: float | None = None
+    target: str
+    sources: list[str]
+    preset: str
+    seed: int
+    use_lei: bool
+    use_sufe: bool
+    use_da: bool
+    event_novelty: bool = False
+    notes: list[str] = Field(default_factory=list)
+    history: list[dict[str, float]] = Field(default_factory=list)
+    total_seconds: float | None = None  # the whole run, loading and parsing included
+
+    def summary(self) -> str:
+        """One line: precision, recall, F1 and threshold."""
+        return (
+            f"precision {self.precision:.3f}  recall {self.recall:.3f}  F1 {self.f1:.3f}  "
+            f"threshold {self.threshold:.3f}"
+        )

@@ -11,9 +11,10 @@ from typing import Any
 from logsynergy.detector import Detection, Detector
 from logsynergy.embedding import SentenceEmbedder
 from logsynergy.errors import ConfigError
-from logsynergy.fit import FitResult, TrainOptions, fit
+from logsynergy.fit import FitResult, fit
 from logsynergy.interpret import Interpreter, make_interpreter
 from logsynergy.loaders import load_log
+from logsynergy.options import DEFAULT_RUNTIME, Runtime, TrainOptions
 from logsynergy.prepare import PreparedSystem, Say, prepare_system
 from logsynergy.systems import SystemSpec, load_systems
 
@@ -39,6 +40,7 @@ def train(
     *,
     sources: Sequence[str] | None = None,
     options: TrainOptions | None = None,
+    runtime: Runtime = DEFAULT_RUNTIME,
     out: str | Path | None = None,
     interpreter: Interpreter | None = None,
     embedder: SentenceEmbedder | None = None,
@@ -54,7 +56,7 @@ def train(
     prepared: list[PreparedSystem] = [
         prepare_system(spec, interpreter, say=say) for spec in [*source_specs, target_spec]
     ]
-    result = fit(prepared[-1], prepared[:-1], embedder, options, say=say, progress=progress)
+    result = fit(prepared[-1], prepared[:-1], embedder, options, runtime=runtime, say=say, progress=progress)
     result.metrics["total_seconds"] = round(time.perf_counter() - started, 2)
     if out is not None:
         directory = result.detector.save(out)

@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 
 from logsynergy.artifact import ArtifactFiles
-from logsynergy.fit import TrainOptions
+from logsynergy.options import TrainOptions
 from logsynergy.pipeline import train
 from logsynergy.synthetic import generate_system, write_demo_systems
 
@@ -18,7 +18,6 @@ TINY = TrainOptions(
     epochs=3,
     target_labelled=300,
     source_windows=1500,
-    show_bars=False,
     overrides={"hidden": 32, "ffn": 64, "batch_size": 64},
 )
 

@@ -4,13 +4,13 @@ import numpy as np
 import pytest
 
 from logsynergy.fit import (
-    TrainOptions,
     balance_systems,
     known_normals,
     normal_threshold,
     split_target,
     template_sentence,
 )
+from logsynergy.options import TrainOptions
 from logsynergy.windows import Window
 from logsynergy.windowset import WindowSet, clip_events, collapse
 
@@ -104,10 +104,32 @@ def test_known_normals_exclude_windows_the_labels_were_fitted_on():
 
 
 def test_model_overrides_cannot_set_what_fit_derives():
+    from pydantic import ValidationError
+
     from logsynergy.errors import ConfigError
-    from logsynergy.fit import fit
 
     for name in ("event_novelty", "novelty_skip", "use_da", "embed_dim"):
-        options = TrainOptions(overrides={name: False})
+        with pytest.raises(ValidationError, match=f"cannot set {name}"):
+            TrainOptions(overrides={name: False})
         with pytest.raises(ConfigError, match=f"cannot set {name}"):
-            fit(None, [], None, options)  # type: ignore[arg-type]  # refused before any input is read
+            TrainOptions.parse({"overrides": {name: False}}, "job options")
+
+
+def test_options_are_bounded_and_typed():
+    from logsynergy.errors import ConfigError
+
+    for bad in (
+        {"epochs": -5},
+        {"epochs": 10**12},
+        {"seed": 2**80},
+        {"target_labelled": 10**30},
+        {"use_lei": "no"},
+        {"overrides": {"hidden": "wide"}},
+        {"overrides": {"nope": 1}},
+        {"preset": "huge"},
+        {"unknown_option": 1},
+    ):
+        with pytest.raises(ConfigError, match=next(iter(bad))):
+            TrainOptions.parse(bad)
+    parsed = TrainOptions.parse({"epochs": 2, "overrides": {"hidden": 64}, "target_share": None})
+    assert (parsed.epochs, parsed.overrides, parsed.target_share) == (2, {"hidden": 64}, None)

@@ -11,14 +11,14 @@ import torch
 from logsynergy.baselines import BaselineResult, fit_logtransfer
 from logsynergy.baselines.logtransfer import LogTransferNet, train_phase
 from logsynergy.embedding import SentenceEmbedder
-from logsynergy.fit import TrainOptions
+from logsynergy.options import TrainOptions
 from logsynergy.interpret import make_interpreter
 from logsynergy.prepare import PreparedSystem, prepare_system
 from logsynergy.synthetic import write_demo_systems
 from logsynergy.systems import load_systems
 from logsynergy.windowset import WindowSet
 
-OPTIONS = TrainOptions(target_labelled=300, show_bars=False)
+OPTIONS = TrainOptions(target_labelled=300)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -102,7 +102,7 @@ def test_same_seed_same_result(systems, embedder, fitted: BaselineResult):
 
 
 def test_without_target_labels_the_source_model_is_applied(systems, embedder):
-    options = TrainOptions(target_labelled=0, show_bars=False)
+    options = TrainOptions(target_labelled=0)
     result = _fit(systems, embedder, options=options, min_steps=60)
     assert result.extra["mode"] == "source-only" and result.extra["target_windows"] == 0
     assert result.threshold == 0.5 and result.extra["test_anomalies"] > 0

@@ -13,13 +13,13 @@ import pytest
 
 from logsynergy.detector import Detector
 from logsynergy.errors import ConfigError
-from logsynergy.fit import TrainOptions
+from logsynergy.options import TrainOptions
 from logsynergy.interpret_ops import export_interpretations, import_interpretations
 from logsynergy.pipeline import train
 from logsynergy.synthetic import generate_system, write_demo_systems
 
 SMALL = TrainOptions(
-    epochs=4, target_labelled=400, show_bars=False, overrides={"hidden": 64, "ffn": 128, "batch_size": 64}
+    epochs=4, target_labelled=400, overrides={"hidden": 64, "ffn": 128, "batch_size": 64}
 )
 
 

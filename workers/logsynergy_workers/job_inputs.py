@@ -11,15 +11,14 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from logsynergy.errors import ConfigError, InputError, ObjectNotFound
-from logsynergy.fit import TrainOptions, check_overrides
 from logsynergy.model.presets import PRESETS, ModelConfig
+from logsynergy.options import TrainOptions, check_overrides
 from logsynergy.store import ObjectStore
 from logsynergy.systems import FORMATS, SystemSpec
 
 # TrainOptions a spec's optional "options" object may override; preset, seed and target_labelled are
 # top-level spec fields, and the device and progress bars are the worker's business.
-OPTION_FIELDS = {f.name for f in fields(TrainOptions)} - {"preset", "seed", "target_labelled", "device"}
-OPTION_FIELDS -= {"show_bars"}
+OPTION_FIELDS = set(TrainOptions.model_fields) - {"preset", "seed", "target_labelled"}
 HEADER_FORMATS = ("structured",)  # csv logs: a header line repeated by later datasets is dropped
 
 
@@ -97,15 +96,10 @@ class TrainJobSpec:
             raise ConfigError(f"job spec: system names must be distinct (got {', '.join(names)})")
         return spec
 
-    def train_options(self, device: str | None = None) -> TrainOptions:
+    def train_options(self) -> TrainOptions:
         """TrainOptions from the preset, seed, target_labelled and the `options` overrides."""
         return TrainOptions(
-            **self.options,
-            preset=self.preset,
-            seed=self.seed,
-            target_labelled=self.target_labelled,
-            device=device,
-            show_bars=False,
+            **self.options, preset=self.preset, seed=self.seed, target_labelled=self.target_labelled
         )
 
     def input_keys(self) -> list[str]:

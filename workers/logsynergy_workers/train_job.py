@@ -85,6 +85,7 @@ def _train(spec: TrainJobSpec, store: ObjectStore, progress: ProgressWriter) -> 
     from logsynergy.fit import fit
     from logsynergy.interpret import make_interpreter
     from logsynergy.model import model_config
+    from logsynergy.options import Runtime
     from logsynergy.prepare import prepare_system
 
     if spec.use_gpu:
@@ -94,7 +95,7 @@ def _train(spec: TrainJobSpec, store: ObjectStore, progress: ProgressWriter) -> 
     else:
         torch.set_num_threads(1)
         device = "cpu"
-    options = spec.train_options(device)
+    options = spec.train_options()
     epochs = model_config(options.preset, epochs=options.epochs, **options.overrides).epochs
     with tempfile.TemporaryDirectory(prefix="logsynergy-job-") as tmp:
         work = Path(tmp)
@@ -115,7 +116,15 @@ def _train(spec: TrainJobSpec, store: ObjectStore, progress: ProgressWriter) -> 
             say(f"epoch {int(record['epoch'])}/{epochs}: loss={progress.state['loss']:.4f}{extra}")
 
         embedder = SentenceEmbedder(device=device)
-        result = fit(prepared[-1], prepared[:-1], embedder, options, say=say, progress=on_epoch)
+        result = fit(
+            prepared[-1],
+            prepared[:-1],
+            embedder,
+            options,
+            runtime=Runtime(device=device),
+            say=say,
+            progress=on_epoch,
+        )
         progress.stage("saving", "uploading the detector")
         artifact = result.detector.save(work / "artifact")
         store.delete_prefix(dir_prefix(spec.artifact_prefix))  # a retry must not mix in older files

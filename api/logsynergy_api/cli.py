@@ -8,9 +8,12 @@ from typing import Annotated, Any
 
 import typer
 
-from logsynergy.cli import app, console, out
-from logsynergy.cli import main as core_main
+from logsynergy.cli import add_core_commands, console, new_app, out, run
 from logsynergy_api.client import PlatformClient
+
+# The core commands, except its in-process `demo`: `demo` here is the whole platform (--in-process runs
+# the core's). The platform's own commands and groups follow.
+app = add_core_commands(new_app(), with_demo=False)
 
 systems_app = typer.Typer(no_args_is_help=True, help="Systems of your tenant (through the API).")
 datasets_app = typer.Typer(no_args_is_help=True, help="Datasets of a system (through the API).")
@@ -23,11 +26,6 @@ for sub, name in (
     (models_app, "models"),
 ):
     app.add_typer(sub, name=name)
-
-# `demo` here is the whole platform; the core's in-process demo stays reachable with --in-process.
-app.registered_commands = [
-    c for c in app.registered_commands if c.name != "demo" and c.callback.__name__ != "demo"
-]
 
 Url = Annotated[str | None, typer.Option("--url", help="API URL (env LOGSYNERGY_API_URL)")]
 Key = Annotated[str | None, typer.Option("--key", help="API key (env LOGSYNERGY_API_KEY)")]
@@ -236,7 +234,7 @@ def models_activate(system: str, version: int, url: Url = None, key: Key = None)
 
 
 def main() -> None:
-    core_main()
+    run(app)
 
 
 if __name__ == "__main__":

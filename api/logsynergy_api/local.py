@@ -8,10 +8,10 @@ import shutil
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from logsynergy_api.settings import Settings
 from logsynergy_workers.ray_env import apply_local_ray_env
+from logsynergy_workers.serving.args import ServeArgs
 from logsynergy_workers.serving.endpoint import direct_ingress_env
 
 log = logging.getLogger(__name__)
@@ -57,8 +57,9 @@ class LocalRay:
         shutil.rmtree(self.temp_dir, ignore_errors=True)
 
 
-def serve_args(settings: Settings) -> dict[str, Any]:
-    return {"routes_ttl_s": 1.0}
+def serve_args(settings: Settings) -> ServeArgs:
+    """The detection app's arguments on a local platform."""
+    return ServeArgs(routes_ttl_s=1.0)
 
 
 def deploy_serving(settings: Settings) -> bool:

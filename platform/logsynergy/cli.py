@@ -1,4 +1,7 @@
-"""The `logsynergy` command line: train, detect, interpretations, generate, demo."""
+"""The `logsynergy` command line: train, detect, interpretations, generate, demo.
+
+`add_core_commands` registers these commands on a given Typer app (this module's `app`, or the platform's
+`logsynergy`, which adds its own); `run` runs an app with clean error handling."""
 
 from __future__ import annotations
 
@@ -12,13 +15,9 @@ from rich.console import Console
 
 from logsynergy.errors import LogSynergyError
 
-app = typer.Typer(
-    add_completion=False, no_args_is_help=True, help="Log anomaly detection for new systems, by transfer."
-)
 interpretations_app = typer.Typer(
     no_args_is_help=True, help="Review, export and import event interpretations (LEI)."
 )
-app.add_typer(interpretations_app, name="interpretations")
 console = Console(stderr=True)
 out = Console()
 
@@ -28,7 +27,6 @@ def _fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
-@app.command()
 def train(
     systems: Annotated[Path, typer.Option(help="systems.yaml listing every system's log")],
     target: Annotated[str, typer.Option(help="name of the new system to build a detector for")],
@@ -48,7 +46,7 @@ def train(
     ] = None,
 ) -> None:
     """Train a detector for TARGET from the other systems and write it with metrics.json."""
-    from logsynergy.fit import TrainOptions
+    from logsynergy.options import Runtime, TrainOptions
     from logsynergy.pipeline import train as run_train
 
     options = TrainOptions(
@@ -57,8 +55,6 @@ def train(
         source_windows=source_windows,
         epochs=epochs,
         seed=seed,
-        device=device,
-        show_bars=sys.stderr.isatty(),
     )
     names = [s.strip() for s in sources.split(",") if s.strip()] if sources else None
 
@@ -72,6 +68,7 @@ def train(
         target,
         sources=names,
         options=options,
+        runtime=Runtime(device=device, show_bars=sys.stderr.isatty()),
         out=out_dir,
         say=lambda m: console.print(m, highlight=False),
         progress=progress,
@@ -86,7 +83,6 @@ def train(
     out.print(f"detector written to {out_dir}", highlight=False)
 
 
-@app.command()
 def detect(
     artifact: Annotated[Path, typer.Argument(help="detector artifact directory")],
     log_file: Annotated[Path, typer.Argument(help="log file to score")],
@@ -141,7 +137,6 @@ def interpretations_import(
     out.print(f"{changed} interpretations updated in {artifact}", highlight=False)
 
 
-@app.command()
 def bench(
     config: Annotated[Path, typer.Option(help="bench.yaml: systems, experiments, seeds, methods")],
     out_dir: Annotated[Path, typer.Option("--out", help="directory for results.json, results.md, plots")],
@@ -154,7 +149,6 @@ def bench(
     out.print((out_dir / "results.md").read_text(), highlight=False, soft_wrap=True)
 
 
-@app.command()
 def generate(
     out_dir: Annotated[Path, typer.Argument(help="directory for the synthetic systems and systems.yaml")],
     lines: Annotated[int, typer.Option(help="lines per system")] = 20000,
@@ -167,7 +161,6 @@ def generate(
     out.print(f"systems written to {path}", highlight=False)
 
 
-@app.command()
 def demo(
     work_dir: Annotated[Path, typer.Option(help="where the demo writes its data and detector")] = Path(
         ".demo"
@@ -190,27 +183,37 @@ def demo(
     )
 
 
-def main() -> None:
-    """Console entry point: domain errors become one clear line and exit code 2, never a traceback."""
+def new_app() -> typer.Typer:
+    """An empty `logsynergy` command line: its help and options, no commands yet."""
+    return typer.Typer(
+        add_completion=False, no_args_is_help=True, help="Log anomaly detection for new systems, by transfer."
+    )
+
+
+def add_core_commands(cli: typer.Typer, *, with_demo: bool = True) -> typer.Typer:
+    """Register the core commands on `cli` (`demo` unless `with_demo` is False) and return it."""
+    for command in (train, detect, bench, generate, *([demo] if with_demo else [])):
+        cli.command()(command)
+    cli.add_typer(interpretations_app, name="interpretations")
+    return cli
+
+
+app = add_core_commands(new_app())
+
+
+def run(cli: typer.Typer) -> None:
+    """Run `cli` as the console command: domain errors become one clear line and exit code 2, never a
+    traceback."""
     try:
-        app(standalone_mode=False)
+        cli()  # standalone: click answers --help and usage errors itself (message and exit code 2)
     except LogSynergyError as exc:
         console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(2)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        console.print("interrupted")
-        sys.exit(130)
-    except Exception as exc:  # click usage errors and the like
-        import click
 
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        if isinstance(exc, click.exceptions.Abort):
-            sys.exit(1)
-        raise
+
+def main() -> None:
+    """Console entry point of the core commands."""
+    run(app)
 
 
 if __name__ == "__main__":

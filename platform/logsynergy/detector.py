@@ -160,6 +160,11 @@ class Detector:
             self._embedder = SentenceEmbedder(self.settings.embedding_model)
         return self._embedder
 
+    @embedder.setter
+    def embedder(self, embedder: SentenceEmbedder) -> None:
+        """Use `embedder` for new templates, e.g. one sentence encoder shared by several detectors."""
+        self._embedder = embedder
+
     @property
     def cache_size(self) -> int:
         return len(self._pattern_cache)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import subprocess
 import sys
 from pathlib import Path
@@ -99,3 +100,29 @@ def test_invalid_yaml(tmp_path: Path):
     bad.write_text("systems: [name: x\n  - : :\n")
     result = run_cli("train", "--systems", str(bad), "--target", "x", "--out", str(tmp_path / "o"))
     assert_clean_failure(result, "systems.yaml")
+
+
+def test_platform_cli_composes_the_core_commands_without_changing_them():
+    """Importing the platform's `logsynergy` leaves the core's command line as it was."""
+    from typer.main import get_command
+
+    from logsynergy import cli as core
+    from logsynergy_api import cli as platform
+
+    core_commands = get_command(core.app).commands
+    assert list(core_commands) == ["train", "detect", "bench", "generate", "demo", "interpretations"]
+    assert core_commands["demo"].help == inspect.getdoc(core.demo)
+    platform_commands = get_command(platform.app).commands
+    assert list(platform_commands) == [
+        *("train", "detect", "bench", "generate", "up", "api", "demo", "onboard"),
+        *("interpretations", "systems", "datasets", "jobs", "models"),
+    ]
+    assert platform_commands["demo"].help == inspect.getdoc(platform.demo) != inspect.getdoc(core.demo)
+
+
+@pytest.mark.parametrize("args", [(), ("nosuch",), ("train", "--nosuch")])
+def test_usage_errors_print_usage_not_a_traceback(args: tuple[str, ...]):
+    result = run_cli(*args)
+    assert result.returncode == 2
+    assert "Usage: logsynergy" in result.stdout + result.stderr
+    assert "Traceback" not in result.stdout + result.stderr

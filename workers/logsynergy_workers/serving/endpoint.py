@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from logsynergy.errors import ConfigError
+from logsynergy_workers.serving.args import ServeArgs
 
 DIRECT_INGRESS_ENV = "RAY_SERVE_ENABLE_DIRECT_INGRESS"
 MIN_PORT_ENV = "RAY_SERVE_DIRECT_INGRESS_MIN_HTTP_PORT"
@@ -71,10 +72,8 @@ class DetectionEndpoint:
     direct: bool
 
 
-def _one_ingress_replica(args: Mapping[str, Any] | None) -> None:
-    from logsynergy_workers.serving.app import serving_args
-
-    replicas = serving_args(args)["ingress_replicas"]
+def _one_ingress_replica(args: ServeArgs) -> None:
+    replicas = args.ingress_replicas
     if set(replicas) - {"num_replicas"} or int(replicas.get("num_replicas", 1)) != 1:
         raise ConfigError(
             "direct ingress serves the port from one ingress replica: leave ingress_replicas at 1, "
@@ -82,19 +81,21 @@ def _one_ingress_replica(args: Mapping[str, Any] | None) -> None:
         )
 
 
-def start_detection(args: Mapping[str, Any] | None, host: str, port: int) -> DetectionEndpoint:
-    """Start Serve on the running Ray and deploy the detection app so that it answers on host:port."""
+def start_detection(args: ServeArgs | Mapping[str, Any] | None, host: str, port: int) -> DetectionEndpoint:
+    """Start Serve on the running Ray and deploy the detection app so that it answers on host:port
+    (`args`: `ServeArgs`, or a mapping of them, checked before Ray is touched)."""
     from ray import serve
 
     from logsynergy_workers.serving.app import build_app
 
+    checked = ServeArgs.parse(args)
     direct = direct_ingress_port()
     if direct is not None:
         if direct != port:
             raise ConfigError(f"Ray was started with direct ingress on port {direct}, not {port}")
-        _one_ingress_replica(args)
+        _one_ingress_replica(checked)
         _check_port_free(host, port)
     proxy_port = port if direct is None else free_port(host)
     serve.start(http_options={"host": host, "port": proxy_port})
-    serve.run(build_app(dict(args or {})), name=APP_NAME, route_prefix="/")
+    serve.run(build_app(checked), name=APP_NAME, route_prefix="/")
     return DetectionEndpoint(f"http://{host}:{port}", f"http://{host}:{proxy_port}", direct is not None)

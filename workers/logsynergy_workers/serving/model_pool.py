@@ -162,7 +162,7 @@ class ModelPool:
         name = detector.settings.embedding_model
         if name not in self._embedders:  # one sentence encoder per replica, shared by its detectors
             self._embedders[name] = detector.embedder
-        detector._embedder = self._embedders[name]
+        detector.embedder = self._embedders[name]
         return detector
 
     # scoring ---------------------------------------------------------------------------------------

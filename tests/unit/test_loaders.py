@@ -8,6 +8,7 @@ import random
 from pathlib import Path
 
 import pytest
+from helpers.datasets import load_nova_sample
 
 from logsynergy.errors import InputError
 from logsynergy.loaders import FORMATS, load_log
@@ -188,12 +189,7 @@ def test_hdfs_raw_with_loghub_style_labels(shared_datasets: Path, tmp_path: Path
 
 @pytest.mark.shared
 def test_openstack_nova(shared_datasets: Path) -> None:
-    folder = shared_datasets / "openstack/nova_fault_injection"
-    log = load_log(
-        "openstack",
-        folder / "openstack-nova-sample.log",
-        folder / "instance_labels_20k+4kdestroy+10kundefined+4kdhcp.csv",
-    )
+    log = load_nova_sample(shared_datasets)
     assert log.windowing == "session"
     assert log.session_labels is not None
     assert len(log.session_labels) == 1162

@@ -7,6 +7,7 @@ import itertools
 from pathlib import Path
 
 import pytest
+from helpers.datasets import load_nova_sample
 
 from logsynergy.errors import InputError
 from logsynergy.loaders import load_log
@@ -161,12 +162,7 @@ def test_hdfs_session_windows(shared_datasets: Path) -> None:
 
 @pytest.mark.shared
 def test_openstack_session_windows(shared_datasets: Path) -> None:
-    folder = shared_datasets / "openstack/nova_fault_injection"
-    log = load_log(
-        "openstack",
-        folder / "openstack-nova-sample.log",
-        folder / "instance_labels_20k+4kdestroy+10kundefined+4kdhcp.csv",
-    )
+    log = load_nova_sample(shared_datasets)
     result = make_windows(log, [r.message[:20] for r in log.records])
     assert len(result) == 1162
     labels = [w.label for w in result]

@@ -6,13 +6,16 @@ import csv
 import gzip
 import io
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, TypeAlias
 
 from logsynergy.errors import InputError
 from logsynergy.records import LoadedLog, LoadReport, LogRecord, Windowing
+
+RecordParser: TypeAlias = Callable[[int, str], LogRecord | str]
+"""Turns one line (its 1-based number and text) into a record, or returns why the line is malformed."""
 
 SNIFF_BYTES = 8192
 _READ_ERRORS = (OSError, EOFError, zlib.error)
@@ -89,6 +92,23 @@ def iter_lines(path: Path, report: LoadReport, max_lines: int | None = None) -> 
                 text = text.lstrip("\ufeff")
             if text.strip():
                 yield line_no, text
+
+
+def read_records(
+    path: Path, report: LoadReport, max_lines: int | None, to_record: RecordParser
+) -> list[LogRecord]:
+    """The records of a log's lines (as `iter_lines` yields them, in one streaming pass).
+
+    Lines for which `to_record` returns a reason are counted as malformed in `report` and skipped.
+    """
+    records: list[LogRecord] = []
+    for line_no, text in iter_lines(path, report, max_lines):
+        record = to_record(line_no, text)
+        if isinstance(record, str):
+            report.add_malformed(line_no, record)
+        else:
+            records.append(record)
+    return records
 
 
 def first_line(path: Path) -> str:

@@ -6,8 +6,8 @@ import re
 from pathlib import Path
 
 from logsynergy.errors import InputError
-from logsynergy.loaders.base import find_column, finish, first_line, iter_lines, open_csv
-from logsynergy.loaders.labels import match_session_labels
+from logsynergy.loaders.base import find_column, first_line, open_csv, read_records
+from logsynergy.loaders.labels import finish_sessions
 from logsynergy.records import LoadedLog, LoadReport, LogRecord
 
 BLOCK = re.compile(r"blk_-?\d+")
@@ -40,16 +40,13 @@ def _is_csv_header(line: str) -> bool:
     return bool(fields & {"m_message", "content"})
 
 
-def _load_raw(path: Path, max_lines: int | None, report: LoadReport) -> list[LogRecord]:
-    records: list[LogRecord] = []
-    for line_no, text in iter_lines(path, report, max_lines):
-        parsed = parse_raw(text)
-        if isinstance(parsed, str):
-            report.add_malformed(line_no, parsed)
-            continue
-        message, block, ts = parsed
-        records.append(LogRecord(line_no, message, text, session=block, timestamp=ts))
-    return records
+def hdfs_record(line_no: int, text: str) -> LogRecord | str:
+    """The record of a raw Loghub HDFS line (session = its block), or why it is malformed."""
+    parsed = parse_raw(text)
+    if isinstance(parsed, str):
+        return parsed
+    message, block, ts = parsed
+    return LogRecord(line_no, message, text, session=block, timestamp=ts)
 
 
 def _load_csv(path: Path, max_lines: int | None, report: LoadReport) -> list[LogRecord]:
@@ -81,11 +78,8 @@ def load_hdfs(path: Path, labels: Path | None, max_lines: int | None) -> LoadedL
     if _is_csv_header(first_line(path)):
         records = _load_csv(path, max_lines, report)
     else:
-        records = _load_raw(path, max_lines, report)
+        records = read_records(path, report, max_lines, hdfs_record)
     without = sum(1 for r in records if r.session is None)
     if without:
         report.notes.append(f"{without} lines name no block and are left out of session windows")
-    log = finish(records, report, "hdfs", windowing="session")
-    if labels is not None:
-        log.session_labels = match_session_labels(labels, records, report)
-    return log
+    return finish_sessions(records, report, "hdfs", labels)

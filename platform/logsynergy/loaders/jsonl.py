@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from logsynergy.loaders.base import finish, iter_lines
+from logsynergy.loaders.base import finish, read_records
 from logsynergy.records import LoadedLog, LoadReport, LogRecord
 
 _scan = json.JSONDecoder().scan_once  # what json.loads runs, without its per-call checks
@@ -54,15 +54,17 @@ def parse_object(text: str) -> LogRecord | str:
     return LogRecord(0, message, "", label=label, session=session, timestamp=None if ts is None else str(ts))
 
 
+def jsonl_record(line_no: int, text: str) -> LogRecord | str:
+    """The record of one JSON line, or why it is malformed."""
+    record = parse_object(text)
+    if not isinstance(record, str):
+        record.line_no, record.raw = line_no, text
+    return record
+
+
 def load_jsonl(path: Path, max_lines: int | None) -> LoadedLog:
+    """One record per JSON line; windowing is "session" when every record names a session."""
     report = LoadReport(str(path))
-    records: list[LogRecord] = []
-    for line_no, text in iter_lines(path, report, max_lines):
-        parsed = parse_object(text)
-        if isinstance(parsed, str):
-            report.add_malformed(line_no, parsed)
-            continue
-        parsed.line_no, parsed.raw = line_no, text
-        records.append(parsed)
+    records = read_records(path, report, max_lines, jsonl_record)
     windowing = "session" if records and all(r.session is not None for r in records) else "sliding"
     return finish(records, report, "jsonl", windowing=windowing)

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from logsynergy.errors import InputError
-from logsynergy.loaders.base import check_file, find_column, open_csv, parse_label, sessions_in_order
-from logsynergy.records import LoadReport, LogRecord
+from logsynergy.loaders.base import check_file, find_column, finish, open_csv, parse_label, sessions_in_order
+from logsynergy.records import LoadedLog, LoadReport, LogRecord
 
 ID_COLUMNS = (
     "seq_id",
@@ -90,3 +90,11 @@ def match_session_labels(
     if len(matched) < len(sessions):
         report.notes.append(f"{len(sessions) - len(matched)} of {len(sessions)} sessions have no label")
     return matched
+
+
+def finish_sessions(records: list[LogRecord], report: LoadReport, fmt: str, labels: Path | None) -> LoadedLog:
+    """`finish` with session windowing; with a labels file, the labels of the log's sessions."""
+    log = finish(records, report, fmt, windowing="session")
+    if labels is not None:
+        log.session_labels = match_session_labels(labels, records, report)
+    return log

@@ -7,36 +7,31 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from logsynergy.loaders.hdfs import parse_raw
-from logsynergy.loaders.jsonl import parse_object
-from logsynergy.loaders.loghub import parse_bgl, parse_thunderbird
-from logsynergy.loaders.openstack import parse_line
+from logsynergy.loaders.base import RecordParser
+from logsynergy.loaders.hdfs import hdfs_record
+from logsynergy.loaders.jsonl import jsonl_record
+from logsynergy.loaders.loghub import bgl_record, thunderbird_record
+from logsynergy.loaders.openstack import openstack_record
 from logsynergy.records import LogRecord
+
+RECORD_PARSERS: dict[str | None, RecordParser] = {
+    "bgl": bgl_record,
+    "thunderbird": thunderbird_record,
+    "spirit": thunderbird_record,
+    "hdfs": hdfs_record,
+    "openstack": openstack_record,
+    "jsonl": jsonl_record,
+}
 
 
 def record_from_line(fmt: str | None, line: str, line_no: int) -> LogRecord:
     """One record from one raw line of format `fmt` (None or an unknown format: the line is the message)."""
     text = line.rstrip("\r\n")
-    if fmt == "bgl" or fmt in ("thunderbird", "spirit"):
-        parsed = (parse_bgl if fmt == "bgl" else parse_thunderbird)(text)
-        if not isinstance(parsed, str):
-            message, label, ts = parsed
-            return LogRecord(line_no, message, text, label=label, timestamp=ts)
-    elif fmt == "hdfs":
-        parsed_hdfs = parse_raw(text)
-        if not isinstance(parsed_hdfs, str):
-            message, block, ts = parsed_hdfs
-            return LogRecord(line_no, message, text, session=block, timestamp=ts)
-    elif fmt == "openstack":
-        parsed_os = parse_line(text)
-        if parsed_os is not None:
-            message, session, ts = parsed_os
-            return LogRecord(line_no, message, text, session=session, timestamp=ts)
-    elif fmt == "jsonl":
-        parsed_json = parse_object(text)
-        if not isinstance(parsed_json, str):
-            parsed_json.line_no, parsed_json.raw = line_no, text
-            return parsed_json
+    to_record = RECORD_PARSERS.get(fmt)
+    if to_record is not None:
+        record = to_record(line_no, text)
+        if not isinstance(record, str):
+            return record
     return LogRecord(line_no, text.strip(), text)
 
 

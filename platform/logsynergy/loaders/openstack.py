@@ -11,8 +11,8 @@ import re
 from pathlib import Path
 
 from logsynergy.errors import InputError
-from logsynergy.loaders.base import finish, iter_lines
-from logsynergy.loaders.labels import match_session_labels
+from logsynergy.loaders.base import iter_lines
+from logsynergy.loaders.labels import finish_sessions
 from logsynergy.records import LoadedLog, LoadReport, LogRecord
 
 LINE = re.compile(
@@ -45,6 +45,18 @@ def parse_line(line: str) -> tuple[str, str | None, str | None] | None:
     return rest.strip(), session, ts
 
 
+def openstack_record(line_no: int, text: str) -> LogRecord:
+    """The record of one line; a line without a log level is kept whole as the message, with no session."""
+    return _record(line_no, text, parse_line(text))
+
+
+def _record(line_no: int, text: str, parsed: tuple[str, str | None, str | None] | None) -> LogRecord:
+    if parsed is None:
+        return LogRecord(line_no, text.strip(), text)
+    message, session, ts = parsed
+    return LogRecord(line_no, message, text, session=session, timestamp=ts)
+
+
 def load_openstack(path: Path, labels: Path | None, max_lines: int | None) -> LoadedLog:
     """Records with session = instance uuid; with a labels file, session_labels of the log's instances."""
     report = LoadReport(str(path))
@@ -54,10 +66,7 @@ def load_openstack(path: Path, labels: Path | None, max_lines: int | None) -> Lo
         parsed = parse_line(text)
         if parsed is None:
             continuation += 1
-            records.append(LogRecord(line_no, text.strip(), text))
-            continue
-        message, session, ts = parsed
-        records.append(LogRecord(line_no, message, text, session=session, timestamp=ts))
+        records.append(_record(line_no, text, parsed))
     if records and continuation * 2 > len(records):
         raise InputError(
             f"{path} does not look like an OpenStack log: only {len(records) - continuation} of "
@@ -65,7 +74,4 @@ def load_openstack(path: Path, labels: Path | None, max_lines: int | None) -> Lo
         )
     if continuation:
         report.notes.append(f"{continuation} lines without a log level kept as records without a session")
-    log = finish(records, report, "openstack", windowing="session")
-    if labels is not None:
-        log.session_labels = match_session_labels(labels, records, report)
-    return log
+    return finish_sessions(records, report, "openstack", labels)

@@ -19,6 +19,7 @@ RUN python -m venv /opt/venv \
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY platform/ platform/
+COPY contracts/ contracts/
 COPY api/ api/
 COPY workers/ workers/
 # The constraint keeps the torch build installed above (a dependency may not swap it for another one).

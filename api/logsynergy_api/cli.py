@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from logsynergy.cli import add_core_commands, console, new_app, out, run
+from logsynergy.options import DEFAULT_BASICS
 from logsynergy_api.client import PlatformClient
 
 # The core commands, except its in-process `demo`: `demo` here is the whole platform (--in-process runs
@@ -149,7 +150,9 @@ def onboard(
     labels: Annotated[Path | None, typer.Option(help="labels file (hdfs, openstack)")] = None,
     description: Annotated[str, typer.Option(help="one line; goes into the LEI prompt")] = "",
     sources: Annotated[str | None, typer.Option(help="comma-separated sources (default: automatic)")] = None,
-    target_labelled: Annotated[int, typer.Option(help="labelled windows to use; 0 for none")] = 5000,
+    target_labelled: Annotated[
+        int, typer.Option(help="labelled windows to use; 0 for none")
+    ] = DEFAULT_BASICS.target_labelled,
     wait: Annotated[bool, typer.Option(help="follow the job to its end")] = True,
     url: Url = None,
     key: Key = None,
@@ -191,8 +194,8 @@ def jobs_list(status: Annotated[str | None, typer.Option()] = None, url: Url = N
 def jobs_create(
     target: str,
     sources: Annotated[str | None, typer.Option(help="comma-separated (default: automatic)")] = None,
-    target_labelled: Annotated[int, typer.Option()] = 5000,
-    preset: Annotated[str, typer.Option()] = "cpu",
+    target_labelled: Annotated[int, typer.Option()] = DEFAULT_BASICS.target_labelled,
+    preset: Annotated[str, typer.Option()] = DEFAULT_BASICS.preset,
     priority: Annotated[int, typer.Option()] = 0,
     wait: Annotated[bool, typer.Option(help="follow the job to its end")] = False,
     url: Url = None,

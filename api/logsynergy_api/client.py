@@ -11,8 +11,9 @@ from typing import Any
 import httpx
 
 from logsynergy.errors import LogSynergyError
+from logsynergy_contracts import JobStatus
 
-FINAL = ("succeeded", "failed", "cancelled")
+FINAL = tuple(status.value for status in JobStatus if status.finished)
 
 
 class ApiError(LogSynergyError):

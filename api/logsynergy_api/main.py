@@ -24,7 +24,10 @@ manage model versions. Every request carries `Authorization: Bearer <key>`."""
 
 
 def bootstrap(platform: Platform) -> str | None:
-    """Create the admin tenant (returns a generated admin key, to print once) and publish the routes."""
+    """Create the admin tenant (returns a generated admin key, to print once) and publish the routes.
+
+    Unlike the routes' `commit_and_publish`, this publishes before committing: should publishing fail, a
+    generated key is rolled back rather than stored without ever being printed."""
     key = platform.settings.bootstrap_api_key
     with Session(platform.engine, expire_on_commit=False) as session:
         generated = ensure_admin(session, key.get_secret_value() if key else None)

@@ -1,26 +1,46 @@
-"""Metadata tables (SQLModel). Every row below the tenant belongs to exactly one tenant."""
+"""Metadata tables (SQLModel), one family per resource. `XBase` declares once the fields the table shares
+with the API's bodies (`logsynergy_api.schemas` derives them from it); the table `X` adds its key, owner
+and timestamps. Every row below the tenant belongs to exactly one tenant.
+
+In a base, `sa_type=varchar(n)` sizes a column without making the size an API rule (the services check
+names and formats themselves); `max_length` is for sizes the API enforces too."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlalchemy import JSON, Column, Enum, UniqueConstraint
 from sqlmodel import Field, SQLModel
+from sqlmodel.sql.sqltypes import AutoString
+
+from logsynergy_contracts import JobStatus
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class Tenant(SQLModel, table=True):
+def varchar(length: int) -> AutoString:
+    """A column of at most `length` characters whose size is a storage limit, not a validation rule."""
+    return AutoString(length=length)
+
+
+class TenantBase(SQLModel):
+    name: str = Field(
+        index=True, unique=True, sa_type=varchar(64), schema_extra={"examples": ["payments-team"]}
+    )
+
+
+class Tenant(TenantBase, table=True):
     id: int | None = Field(default=None, primary_key=True)
-    name: str = Field(index=True, unique=True, max_length=64)
     is_admin: bool = False
     created_at: datetime = Field(default_factory=utcnow)
 
 
 class ApiKey(SQLModel, table=True):
+    """Only its hash is stored; the API never returns a key after creating it."""
+
     id: int | None = Field(default=None, primary_key=True)
     tenant_id: int = Field(foreign_key="tenant.id", index=True)
     key_hash: str = Field(index=True, unique=True, max_length=64)
@@ -28,94 +48,119 @@ class ApiKey(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
-class System(SQLModel, table=True):
+class SystemBase(SQLModel):
+    name: str = Field(sa_type=varchar(64), schema_extra={"examples": ["checkout"]})
+    format: str = Field(
+        sa_type=varchar(32), schema_extra={"examples": ["bgl", "hdfs", "openstack", "structured", "jsonl"]}
+    )
+    role: str = Field(sa_type=varchar(16))
+    description: str = Field(default="", max_length=500, description="one line; it goes into the LEI prompt")
+    auto_activate: bool = Field(default=True, description="activate each new model version automatically")
+
+
+class System(SystemBase, table=True):
     __table_args__ = (UniqueConstraint("tenant_id", "name"),)
     id: int | None = Field(default=None, primary_key=True)
     tenant_id: int = Field(foreign_key="tenant.id", index=True)
-    name: str = Field(max_length=64)
-    format: str = Field(max_length=32)
-    role: str = Field(max_length=16)
-    description: str = Field(default="", max_length=500)
-    auto_activate: bool = True
     active_version: int | None = None
     created_at: datetime = Field(default_factory=utcnow)
 
 
-class Dataset(SQLModel, table=True):
-    id: str = Field(primary_key=True, max_length=32)
-    tenant_id: int = Field(foreign_key="tenant.id", index=True)
-    system_id: int = Field(foreign_key="system.id", index=True)
-    filename: str = Field(max_length=255)
-    log_key: str
-    labels_key: str | None = None
+class DatasetBase(SQLModel):
+    filename: str = Field(sa_type=varchar(255))
     size_bytes: int
-    sha256: str = Field(max_length=64)
+    sha256: str = Field(sa_type=varchar(64))
     lines: int
     malformed: int = 0
-    windowing: str = Field(max_length=16)
+    windowing: str = Field(sa_type=varchar(16))
     windows: int
     sessions: int = 0
     labelled: bool = False
     anomalous_windows: int = 0
+
+
+class Dataset(DatasetBase, table=True):
+    id: str = Field(primary_key=True, max_length=32)
+    tenant_id: int = Field(foreign_key="tenant.id", index=True)
+    system_id: int = Field(foreign_key="system.id", index=True)
+    log_key: str
+    labels_key: str | None = None
     signature: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(default_factory=utcnow)
 
 
-class Interpretation(SQLModel, table=True):
+class InterpretationBase(SQLModel):
+    template_id: str = Field(sa_type=varchar(32))
+    template: str
+    example: str = ""
+    interpretation: str
+    provider: str = Field(sa_type=varchar(64))
+    reviewed: bool = False
+
+
+class Interpretation(InterpretationBase, table=True):
     __table_args__ = (UniqueConstraint("system_id", "template_id"),)
     id: int | None = Field(default=None, primary_key=True)
     tenant_id: int = Field(foreign_key="tenant.id", index=True)
     system_id: int = Field(foreign_key="system.id", index=True)
-    template_id: str = Field(max_length=32)
-    template: str
-    example: str = ""
-    interpretation: str
-    provider: str = Field(max_length=64)
-    reviewed: bool = False
     updated_at: datetime = Field(default_factory=utcnow)
 
 
-class Job(SQLModel, table=True):
-    id: str = Field(primary_key=True, max_length=32)
-    tenant_id: int = Field(foreign_key="tenant.id", index=True)
-    system_id: int = Field(foreign_key="system.id", index=True)
-    kind: str = Field(default="train", max_length=16)
-    status: str = Field(default="queued", index=True, max_length=16)
-    priority: int = 0
-    config: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+class JobBase(SQLModel):
+    # stored as the plain value ("queued"), in the VARCHAR(16) column of the initial schema
+    status: JobStatus = Field(
+        default=JobStatus.QUEUED,
+        index=True,
+        sa_type=Enum(JobStatus, native_enum=False, length=16, values_callable=lambda e: [s.value for s in e]),
+    )
     sources: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     sources_chosen_automatically: bool = False
+    priority: int = 0
+    config: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     attempts: int = 0
     max_attempts: int = 3
-    submission_id: str | None = Field(default=None, max_length=128)
     progress: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     metrics: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     error: str | None = None
-    cancel_requested: bool = False
     model_version: int | None = None
-    next_attempt_at: datetime | None = None
-    created_at: datetime = Field(default_factory=utcnow, index=True)
     started_at: datetime | None = None
     finished_at: datetime | None = None
 
 
-class ModelVersion(SQLModel, table=True):
+class Job(JobBase, table=True):
+    id: str = Field(primary_key=True, max_length=32)
+    tenant_id: int = Field(foreign_key="tenant.id", index=True)
+    system_id: int = Field(foreign_key="system.id", index=True)
+    kind: str = Field(default="train", max_length=16)
+    submission_id: str | None = Field(default=None, max_length=128)
+    cancel_requested: bool = False
+    next_attempt_at: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class ModelVersionBase(SQLModel):
+    version: int
+    job_id: str = Field(sa_type=varchar(32))
+    sources: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    metrics: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    threshold: float | None = None
+
+
+class ModelVersion(ModelVersionBase, table=True):
     __table_args__ = (UniqueConstraint("system_id", "version"),)
     id: int | None = Field(default=None, primary_key=True)
     tenant_id: int = Field(foreign_key="tenant.id", index=True)
     system_id: int = Field(foreign_key="system.id", index=True)
-    version: int
-    job_id: str = Field(max_length=32)
     artifact_key: str
-    sources: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-    metrics: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    threshold: float | None = None
     created_at: datetime = Field(default_factory=utcnow)
 
 
-class AlertHook(SQLModel, table=True):
+class AlertHookBase(SQLModel):
+    url: str = Field(max_length=2000, schema_extra={"pattern": r"^https?://"})
+
+
+class AlertHook(AlertHookBase, table=True):
     id: int | None = Field(default=None, primary_key=True)
     tenant_id: int = Field(foreign_key="tenant.id", index=True)
     system_id: int = Field(foreign_key="system.id", index=True)
-    url: str = Field(max_length=2000)
     created_at: datetime = Field(default_factory=utcnow)

@@ -1,70 +1,92 @@
-"""Request and response bodies of the REST API."""
+"""Request and response bodies of the REST API. A resource's bodies derive from its family's base in
+`logsynergy_api.models`, where the fields they share with the table are declared once."""
 
 from __future__ import annotations
 
+import inspect
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
+from sqlmodel import SQLModel
+from sqlmodel.main import SQLModelConfig
+
+from logsynergy.options import TrainingBasics, TrainingTuning
+from logsynergy_api.models import (
+    AlertHookBase,
+    DatasetBase,
+    InterpretationBase,
+    JobBase,
+    ModelVersionBase,
+    SystemBase,
+    TenantBase,
+)
+from logsynergy_contracts import JobStatus
+
+# what a request may send, not what a response reports; a stored row always has every field
+REQUEST_KEYWORDS = (
+    "default",
+    "examples",
+    "pattern",
+    "minLength",
+    "maxLength",
+    "minimum",
+    "maximum",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+    "multipleOf",
+)
 
 
-class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+def _inherited_fields_as_stored(schema: dict[str, Any], model: type[BaseModel]) -> None:
+    """In a response's schema, each field inherited from the family base is required, described by its
+    type without the base's defaults, examples and validation rules (those describe requests)."""
+    own = inspect.get_annotations(model)
+    properties: dict[str, dict[str, Any]] = schema.get("properties", {})
+    required = set(schema.get("required", ()))
+    for name, prop in properties.items():
+        if name not in own:
+            required.add(name)
+            for keyword in REQUEST_KEYWORDS:
+                prop.pop(keyword, None)
+    schema["required"] = [name for name in properties if name in required]
 
 
-class Public(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+class Body(SQLModel):
+    """A request body; unknown fields are refused."""
+
+    model_config = SQLModelConfig(extra="forbid")
 
 
-class TenantCreate(Body):
-    name: str = Field(examples=["payments-team"])
+class Public(SQLModel):
+    """A response body, validated from a row (`model_validate(row)`)."""
+
+    model_config = SQLModelConfig(from_attributes=True, json_schema_extra=_inherited_fields_as_stored)
 
 
-class TenantCreated(BaseModel):
-    name: str
+class TenantCreate(TenantBase, Body):
+    pass
+
+
+class TenantCreated(TenantBase, Public):
     api_key: str = Field(description="shown once; store it safely")
 
 
-class SystemCreate(Body):
-    name: str = Field(examples=["checkout"])
-    format: str = Field(examples=["bgl", "hdfs", "openstack", "structured", "jsonl"])
+class SystemCreate(SystemBase, Body):
     role: Literal["source", "target"] = "target"
-    description: str = Field(default="", max_length=500, description="one line; it goes into the LEI prompt")
-    auto_activate: bool = Field(default=True, description="activate each new model version automatically")
 
 
-class SystemPublic(Public):
-    name: str
-    format: str
-    role: str
-    description: str
-    auto_activate: bool
+class SystemPublic(SystemBase, Public):
     active_version: int | None
     created_at: datetime
 
 
-class DatasetPublic(Public):
+class DatasetPublic(DatasetBase, Public):
     id: str
-    filename: str
-    size_bytes: int
-    sha256: str
-    lines: int
-    malformed: int
-    windowing: str
-    windows: int
-    sessions: int
-    labelled: bool
-    anomalous_windows: int
     created_at: datetime
 
 
-class InterpretationPublic(Public):
-    template_id: str
-    template: str
-    example: str
-    interpretation: str
-    provider: str
-    reviewed: bool
+class InterpretationPublic(InterpretationBase, Public):
     updated_at: datetime
 
 
@@ -77,59 +99,40 @@ class ImportSummary(BaseModel):
     kept_reviewed: int
 
 
-class JobCreate(Body):
+class JobCreate(TrainingBasics):
+    """A training job: preset, seed and target_labelled at the top level (`TrainingBasics`), the
+    advanced options under `options` (`TrainingTuning`); the same models the job spec carries."""
+
     target: str
     sources: list[str] | None = Field(default=None, description="default: chosen by template similarity")
-    target_labelled: int = Field(
-        default=5000, ge=0, description="labelled target windows to train on; 0: none"
-    )
-    preset: str = "cpu"
     priority: int = Field(default=0, description="higher runs first")
-    seed: int = 0
-    options: dict[str, Any] = Field(default_factory=dict, description="advanced TrainOptions, e.g. epochs")
+    options: TrainingTuning = Field(
+        default_factory=TrainingTuning, description="advanced training options, e.g. epochs"
+    )
 
 
-class JobPublic(Public):
+class JobPublic(JobBase, Public):
     id: str
-    status: str
     target: str = ""
-    sources: list[str]
-    sources_chosen_automatically: bool
-    priority: int
-    config: dict[str, Any]
-    attempts: int
-    max_attempts: int
-    progress: dict[str, Any]
-    metrics: dict[str, Any]
-    error: str | None
-    model_version: int | None
     ray_submission_id: str | None = None
     created_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
 
 
 class JobAccepted(BaseModel):
     id: str
-    status: str
+    status: JobStatus
     sources: list[str]
 
 
-class ModelPublic(Public):
-    version: int
-    job_id: str
-    sources: list[str]
-    metrics: dict[str, Any]
-    threshold: float | None
+class ModelPublic(ModelVersionBase, Public):
     active: bool = False
     created_at: datetime
 
 
-class HookCreate(Body):
-    url: str = Field(pattern=r"^https?://", max_length=2000)
+class HookCreate(AlertHookBase, Body):
+    pass
 
 
-class HookPublic(Public):
+class HookPublic(AlertHookBase, Public):
     id: int
-    url: str
     created_at: datetime

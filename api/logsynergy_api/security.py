@@ -1,17 +1,16 @@
-"""API keys: random tokens shown once, stored as SHA-256 hashes."""
+"""API keys: random tokens shown once, stored as `hash_key` digests (defined with the routing table,
+whose readers must compute the same digest)."""
 
 from __future__ import annotations
 
-import hashlib
 import secrets
+
+from logsynergy_contracts import hash_key
+
+__all__ = ["KEY_PREFIX", "hash_key", "new_api_key"]
 
 KEY_PREFIX = "lsk_"
 
 
 def new_api_key() -> str:
     return KEY_PREFIX + secrets.token_urlsafe(32)
-
-
-def hash_key(key: str) -> str:
-    """Keys are 256-bit random tokens, so a plain SHA-256 is a safe, fast lookup hash."""
-    return hashlib.sha256(key.encode()).hexdigest()

@@ -3,6 +3,7 @@ job's spec, progress and result (control plane ↔ training worker) and the serv
 (control plane → detection endpoint). Shapes are documented in docs/internals.md."""
 
 from logsynergy_contracts.jobs import (
+    WORKER_STAGES,
     DatasetKeys,
     JobFailed,
     JobKeys,
@@ -10,14 +11,18 @@ from logsynergy_contracts.jobs import (
     JobResult,
     JobStatus,
     JobSucceeded,
+    Stage,
     SystemInput,
     TrainJobSpec,
+    json_values,
     parse_result,
+    utc_now,
 )
 from logsynergy_contracts.routing import ROUTES_KEY, RoutingDocument, SystemRoute, hash_key, system_key
 
 __all__ = [
     "ROUTES_KEY",
+    "WORKER_STAGES",
     "DatasetKeys",
     "JobFailed",
     "JobKeys",
@@ -26,10 +31,13 @@ __all__ = [
     "JobStatus",
     "JobSucceeded",
     "RoutingDocument",
+    "Stage",
     "SystemInput",
     "SystemRoute",
     "TrainJobSpec",
     "hash_key",
+    "json_values",
     "parse_result",
     "system_key",
+    "utc_now",
 ]

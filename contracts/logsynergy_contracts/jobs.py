@@ -3,6 +3,7 @@ progress and result the worker writes back, and the job's status in the control 
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
@@ -14,6 +15,7 @@ from pydantic import (
     StringConstraints,
     TypeAdapter,
     ValidationError,
+    field_validator,
     model_validator,
 )
 
@@ -31,8 +33,14 @@ def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def json_values(document: BaseModel) -> Any:
+    """A document as standard JSON values (a non-finite float becomes null), e.g. for a database's JSON
+    column: PostgreSQL refuses NaN."""
+    return json.loads(document.model_dump_json())
+
+
 class JobStatus(StrEnum):
-    """A job's state in the control plane (see logsynergy_api.services.job_lifecycle)."""
+    """A job's state in the control plane (transitions: logsynergy_api.services.job_lifecycle)."""
 
     QUEUED = "queued"
     RUNNING = "running"
@@ -45,6 +53,25 @@ class JobStatus(StrEnum):
         return self in (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)
 
 
+class Stage(StrEnum):
+    """Where a job is, as its progress says: the worker's stages (WORKER_STAGES) and the control
+    plane's around them."""
+
+    QUEUED = "queued"
+    SUBMITTED = "submitted"
+    PREPARING = "preparing"
+    TRAINING = "training"
+    SAVING = "saving"
+    DONE = "done"
+    RETRYING = "retrying"
+    CANCELLING = "cancelling"
+    CANCELLED = "cancelled"
+    FAILED = "failed"
+
+
+WORKER_STAGES = (Stage.PREPARING, Stage.TRAINING, Stage.SAVING, Stage.DONE)
+
+
 class _Contract(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -52,7 +79,14 @@ class _Contract(BaseModel):
 class JobKeys(_Contract):
     """Where one job's objects live in the store, all under the job's prefix."""
 
-    prefix: str
+    prefix: Key
+
+    @field_validator("prefix")
+    @classmethod
+    def _a_directory(cls, value: str) -> str:
+        if not value.endswith("/"):
+            raise ValueError("a job's prefix ends with '/'")
+        return value
 
     @property
     def spec(self) -> str:
@@ -70,11 +104,15 @@ class JobKeys(_Contract):
     def interpretations_out(self) -> str:
         return self.prefix + "interpretations.jsonl"
 
+    def interpretations_in(self, system: str) -> str:
+        """Where the control plane puts a system's interpretations for the worker."""
+        return f"{self.prefix}inputs/{system}.interpretations.jsonl"
+
     @classmethod
     def beside(cls, spec_key: str) -> JobKeys | None:
         """The keys of the job whose spec is `spec_key` (None when it is not named spec.json)."""
-        suffix = "spec.json"
-        return cls(prefix=spec_key[: -len(suffix)]) if spec_key.endswith("/" + suffix) else None
+        suffix = "/spec.json"
+        return cls(prefix=spec_key[: -len(suffix) + 1]) if spec_key.endswith(suffix) else None
 
 
 class DatasetKeys(_Contract):
@@ -137,11 +175,12 @@ class TrainJobSpec(_Contract):
 
 
 class JobProgress(BaseModel):
-    """progress.json while a worker runs (and the job's progress in the control plane)."""
+    """progress.json while a worker runs, and a job's progress in the control plane (which adds the
+    attempt). Informative only: unknown fields are ignored."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", frozen=True)
 
-    stage: str = "queued"
+    stage: Stage = Stage.QUEUED
     message: str = ""
     attempt: int | None = None
     epoch: int | None = None
@@ -152,6 +191,8 @@ class JobProgress(BaseModel):
 
 
 class JobSucceeded(_Contract):
+    """result.json of an attempt that trained and uploaded its detector."""
+
     status: Literal["succeeded"] = "succeeded"
     artifact_prefix: Key
     metrics: TrainingMetrics
@@ -162,6 +203,8 @@ class JobSucceeded(_Contract):
 
 
 class JobFailed(_Contract):
+    """result.json of an attempt that stopped; `error` says why in one clear message."""
+
     status: Literal["failed"] = "failed"
     error: str
     attempt: str = ""

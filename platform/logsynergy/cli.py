@@ -75,9 +75,8 @@ def train(
     )
     m = result.metrics
     out.print(
-        f"{target}: precision {m['precision']:.3f}  recall {m['recall']:.3f}  F1 {m['f1']:.3f}  "
-        f"threshold {m['threshold']:.3f}  on {m['test_windows']} test windows "
-        f"({m['test_anomalies']} anomalous); trained in {m['train_seconds']:.1f}s",
+        f"{target}: {m.summary()}  on {m.test_windows} test windows "
+        f"({m.test_anomalies} anomalous); trained in {m.train_seconds:.1f}s",
         highlight=False,
     )
     out.print(f"detector written to {out_dir}", highlight=False)

@@ -10,11 +10,9 @@ from pathlib import Path
 import yaml
 
 from logsynergy.detector import Detector
-from logsynergy.embedding import SentenceEmbedder
-from logsynergy.fit import fit
-from logsynergy.interpret import make_interpreter
 from logsynergy.options import Runtime, TrainOptions
-from logsynergy.prepare import Say, prepare_system
+from logsynergy.pipeline import train_systems
+from logsynergy.prepare import Say
 from logsynergy.report import detection_summary, render_report
 from logsynergy.systems import SystemSpec, load_systems
 
@@ -92,21 +90,19 @@ def run_demo(
     started = time.perf_counter()
     specs, target_name, source_names = demo_systems(work_dir, datasets, force_synthetic, say)
     say(f"Target (new system): {target_name}; sources (mature systems): {', '.join(source_names)}")
-    interpreter = make_interpreter()
-    embedder = SentenceEmbedder()
-    prepared = [prepare_system(specs[n], interpreter, say=say) for n in [*source_names, target_name]]
-    target = prepared[-1]
-    options = TrainOptions(target_labelled=min(1000, len(target.windows) // 2))
+    # at most half the target's windows are labelled (TrainOptions.max_train_fraction), the rest is unseen
+    options = TrainOptions(target_labelled=1000)
     runtime = Runtime(show_bars=sys.stderr.isatty())
-    result = fit(target, prepared[:-1], embedder, options, runtime=runtime, say=say)
-    artifact = result.detector.save(work_dir / "detector")
-    m = result.metrics
+    sources = [specs[n] for n in source_names]
+    artifact = work_dir / "detector"
+    result = train_systems(specs[target_name], sources, options, runtime=runtime, out=artifact, say=say)
+    m, target = result.metrics, result.target
     say(
-        f"Validation-calibrated threshold {m['threshold']:.3f}; test F1 {m['f1']:.3f} "
-        f"(precision {m['precision']:.3f}, recall {m['recall']:.3f}) on {m['test_windows']} later windows"
+        f"Validation-calibrated threshold {m.threshold:.3f}; test F1 {m.f1:.3f} "
+        f"(precision {m.precision:.3f}, recall {m.recall:.3f}) on {m.test_windows} later windows"
     )
     detector = Detector.load(artifact)
-    cut = max(max(w.lines) for w in target.windows[: m["target_train_windows"]])
+    cut = max(max(w.lines) for w in target.windows[: m.target_train_windows])
     unseen = [r for r in target.log.records if r.line_no > cut]
     target.log.label_records_by_session(unseen)
     detection = detector.score_records(unseen)

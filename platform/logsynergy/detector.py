@@ -11,12 +11,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
+from pydantic import ValidationError
 
 from logsynergy import __version__
 from logsynergy.artifact import ArtifactFiles, check_artifact
 from logsynergy.embedding import SentenceEmbedder
 from logsynergy.interpret import InterpretationStore, make_interpreter
 from logsynergy.loaders.lines import records_from_lines
+from logsynergy.metrics import TrainingMetrics
 from logsynergy.model import LogSynergyNet, ModelConfig
 from logsynergy.model.projected import ProjectedVectors
 from logsynergy.novelty import NOVEL, append_novelty
@@ -86,7 +88,7 @@ class Detector:
         self.parser = parser
         self.store = store
         self.vectors = vectors
-        self.metrics: dict[str, Any] = {}
+        self.metrics: TrainingMetrics | None = None  # what training measured (metrics.json)
         self._embedder = embedder
         self._pattern_cache: dict[tuple[str, ...], float] = {}
         self._projected = ProjectedVectors(model.config.embed_dim)
@@ -113,9 +115,9 @@ class Detector:
             system=target.spec.name,
             description=target.spec.description,
             format=target.spec.format,
-            windowing=target.spec.windowing or target.log.windowing,
-            window_size=_window_size(target.windows),
-            window_step=_window_step(target.windows),
+            windowing=target.windowing.kind,
+            window_size=target.windowing.size,
+            window_step=target.windowing.step,
             threshold=float(result.threshold),
             embedding_model=embedder.name,
             use_lei=use_lei,
@@ -133,7 +135,8 @@ class Detector:
         np.save(files.embeddings, np.stack([self.vectors[i] for i in ids]) if ids else np.zeros((0, 1)))
         files.embedding_ids.write_text(json.dumps(ids))
         self.store.export_jsonl(files.interpretations)
-        files.metrics.write_text(json.dumps(self.metrics, indent=1, default=str))
+        if self.metrics is not None:
+            files.metrics.write_text(metrics_json(self.metrics))
         return files.root
 
     @classmethod
@@ -149,8 +152,7 @@ class Detector:
         detector = cls(
             model, settings, LogParser.load(files.parser_dir), store, dict(zip(ids, matrix, strict=True))
         )
-        if files.metrics.is_file():
-            detector.metrics = json.loads(files.metrics.read_text())
+        detector.metrics = read_metrics(files.metrics)
         return detector
 
     # scoring ---------------------------------------------------------------------------------------
@@ -315,11 +317,17 @@ class Detector:
         }
 
 
-def _window_size(windows: Sequence[Window]) -> int:
-    return max((len(w.events) for w in windows[:50]), default=10)
+def metrics_json(metrics: TrainingMetrics) -> str:
+    """An artifact's metrics.json: every measured field in order, `total_seconds` only when known."""
+    skipped = {"total_seconds"} if metrics.total_seconds is None else set()
+    return json.dumps(metrics.model_dump(exclude=skipped), indent=1)
 
 
-def _window_step(windows: Sequence[Window]) -> int:
-    if len(windows) < 2 or windows[0].session is not None:
-        return 5
-    return max(1, windows[1].lines[0] - windows[0].lines[0]) if windows[1].lines and windows[0].lines else 5
+def read_metrics(path: Path) -> TrainingMetrics | None:
+    """An artifact's metrics, or None when it has none (no file, or `{}` from a detector built by hand)."""
+    if not path.is_file():
+        return None
+    try:
+        return TrainingMetrics.model_validate_json(path.read_text())
+    except ValidationError:
+        return None

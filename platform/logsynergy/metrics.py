@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 
-@dataclass(frozen=True)
-class Scores:
+class Scores(BaseModel):
+    """Precision, recall and F1 of the anomalous class, with the weighted counts behind them."""
+
+    model_config = ConfigDict(frozen=True)
+
     precision: float
     recall: float
     f1: float
     tp: float
     fp: float
     fn: float
-
-    def to_dict(self) -> dict[str, float]:
-        return asdict(self)
 
 
 def prf(labels: np.ndarray, predicted: np.ndarray, weights: np.ndarray | None = None) -> Scores:
@@ -29,7 +27,7 @@ def prf(labels: np.ndarray, predicted: np.ndarray, weights: np.ndarray | None = 
     precision = tp / (tp + fp) if tp + fp else 0.0
     recall = tp / (tp + fn) if tp + fn else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return Scores(precision, recall, f1, tp, fp, fn)
+    return Scores(precision=precision, recall=recall, f1=f1, tp=tp, fp=fp, fn=fn)
 
 
 def best_threshold(
@@ -58,19 +56,13 @@ def best_threshold(
     return threshold, float(f1[i])
 
 
-class TrainingMetrics(BaseModel):
+class TrainingMetrics(Scores):
     """What `fit` measured: F1 on the target's later windows (never trained on), how the threshold was
     calibrated, the data it trained on and the run's settings. Saved as an artifact's metrics.json and
     carried by a training job's result."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-    precision: float
-    recall: float
-    f1: float
-    tp: float
-    fp: float
-    fn: float
     threshold: float
     calibration: str
     train_windows: int

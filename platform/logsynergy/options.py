@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
@@ -18,6 +18,7 @@ DERIVED_MODEL_SETTINGS = frozenset(
 )
 MODEL_SETTINGS = frozenset(f.name for f in fields(ModelConfig))
 MAX_SEED = 2**32 - 1
+PresetName = Literal[tuple(PRESETS)]  # type: ignore[valid-type]
 _MODEL_CONFIG = TypeAdapter(ModelConfig)
 
 
@@ -42,18 +43,11 @@ class _Options(BaseModel):
 class TrainingBasics(_Options):
     """The three choices every training run states: model preset, seed and target label budget."""
 
-    preset: str = Field(default="cpu", description="model preset: " + " or ".join(PRESETS))
+    preset: PresetName = Field(default="cpu", description="model preset")
     seed: int = Field(default=0, ge=0, le=MAX_SEED, description="random seed")
     target_labelled: int = Field(
         default=5_000, ge=0, le=100_000_000, description="labelled target windows to train on; 0: none"
     )
-
-    @field_validator("preset")
-    @classmethod
-    def _known_preset(cls, value: str) -> str:
-        if value not in PRESETS:
-            raise ValueError(f"unknown preset {value!r}; choose one of: {', '.join(PRESETS)}")
-        return value
 
 
 class TrainingTuning(_Options):
@@ -141,3 +135,4 @@ class Runtime:
 
 
 DEFAULT_RUNTIME = Runtime()
+DEFAULT_BASICS = TrainingBasics()  # for command-line defaults

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TypedDict, Unpack
 
 from logsynergy.detector import Detection, Detector
 from logsynergy.embedding import SentenceEmbedder
@@ -17,6 +16,7 @@ from logsynergy.loaders import load_log
 from logsynergy.options import DEFAULT_RUNTIME, Runtime, TrainOptions
 from logsynergy.prepare import PreparedSystem, Say, prepare_system
 from logsynergy.systems import SystemSpec, load_systems
+from logsynergy.training import ProgressCallback
 
 
 def choose_systems(
@@ -34,34 +34,65 @@ def choose_systems(
     return specs[target], [specs[n] for n in names]
 
 
+Stage = Callable[[str, str], None]  # (stage, message): PREPARING once per system, then TRAINING once
+PREPARING = "preparing"
+TRAINING = "training"
+
+
+def train_systems(
+    target: SystemSpec,
+    sources: Sequence[SystemSpec],
+    options: TrainOptions,
+    *,
+    runtime: Runtime = DEFAULT_RUNTIME,
+    interpreter: Interpreter | None = None,
+    embedder: SentenceEmbedder | None = None,
+    out: str | Path | None = None,
+    say: Say = print,
+    stage: Stage = lambda _stage, _message: None,
+    progress: ProgressCallback | None = None,
+) -> FitResult:
+    """Load, parse, interpret and window every system, fit the target's detector (its metrics'
+    `total_seconds` count all of it) and save it to `out` when given."""
+    started = time.perf_counter()
+    interpreter = interpreter or make_interpreter()
+    prepared: list[PreparedSystem] = []
+    for spec in [*sources, target]:
+        stage(PREPARING, f"parsing and interpreting {spec.name}")
+        prepared.append(prepare_system(spec, interpreter, say=say))
+    stage(TRAINING, f"training {target.name} from {', '.join(s.name for s in sources) or 'no sources'}")
+    embedder = embedder or SentenceEmbedder()
+    result = fit(prepared[-1], prepared[:-1], embedder, options, runtime=runtime, say=say, progress=progress)
+    seconds = round(time.perf_counter() - started, 2)
+    result.metrics = result.detector.metrics = result.metrics.model_copy(update={"total_seconds": seconds})
+    if out is not None:
+        result.detector.save(out)
+    return result
+
+
+class RunSettings(TypedDict, total=False):
+    """`train_systems`'s keyword settings, which `train` passes through."""
+
+    runtime: Runtime
+    interpreter: Interpreter | None
+    embedder: SentenceEmbedder | None
+    out: str | Path | None
+    say: Say
+    stage: Stage
+    progress: ProgressCallback | None
+
+
 def train(
     systems_file: str | Path,
     target: str,
     *,
     sources: Sequence[str] | None = None,
     options: TrainOptions | None = None,
-    runtime: Runtime = DEFAULT_RUNTIME,
-    out: str | Path | None = None,
-    interpreter: Interpreter | None = None,
-    embedder: SentenceEmbedder | None = None,
-    say: Say = print,
-    progress: Any = None,
+    **settings: Unpack[RunSettings],
 ) -> FitResult:
-    """Load, parse, interpret and window every system, train the target's detector, save it to `out`."""
-    started = time.perf_counter()
-    options = options or TrainOptions()
+    """`train_systems` for the systems named in a systems file (by default every other one a source)."""
     target_spec, source_specs = choose_systems(load_systems(systems_file), target, sources)
-    interpreter = interpreter or make_interpreter()
-    embedder = embedder or SentenceEmbedder()
-    prepared: list[PreparedSystem] = [
-        prepare_system(spec, interpreter, say=say) for spec in [*source_specs, target_spec]
-    ]
-    result = fit(prepared[-1], prepared[:-1], embedder, options, runtime=runtime, say=say, progress=progress)
-    result.metrics["total_seconds"] = round(time.perf_counter() - started, 2)
-    if out is not None:
-        directory = result.detector.save(out)
-        (directory / "metrics.json").write_text(json.dumps(result.metrics, indent=1, default=str))
-    return result
+    return train_systems(target_spec, source_specs, options or TrainOptions(), **settings)
 
 
 def detect_file(

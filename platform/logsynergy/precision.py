@@ -1,8 +1,9 @@
 """Scoring precision: float32 everywhere, or bfloat16 matrix work where the CPU computes it natively.
 
 bfloat16 cuts the network's share of detection time about 2.4-fold on CPUs with AVX512-BF16 or AMX; scores
-move by up to a few 1e-3 (measured in docs/performance.md), so it is a serving choice, never used in training or in
-the benchmark's evaluation. Elsewhere bfloat16 would be emulated and slower: "auto" then keeps float32."""
+move by up to a few 1e-3 (measured in docs/performance.md), so it is a serving choice, never used in
+training or in the benchmark's evaluation. Elsewhere bfloat16 would be emulated and slower: "auto" then
+keeps float32."""
 
 from __future__ import annotations
 

@@ -13,19 +13,20 @@ from logsynergy.parsing import LogParser
 from logsynergy.records import LoadedLog
 from logsynergy.systems import SystemSpec
 from logsynergy.templates import SystemContext
-from logsynergy.windows import Window, make_windows
+from logsynergy.windows import Window, WindowSettings, make_windows
 
 Say = Callable[[str], None]
 
 
 @dataclass
 class PreparedSystem:
-    """A system ready for training: parsed, windowed, its templates interpreted."""
+    """A system ready for training: parsed, windowed as its spec declares, its templates interpreted."""
 
     spec: SystemSpec
     log: LoadedLog
     parser: LogParser
     windows: list[Window]
+    windowing: WindowSettings  # how `windows` were cut
     store: InterpretationStore
     timings: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
@@ -43,11 +44,9 @@ def prepare_system(
     spec: SystemSpec,
     interpreter: Interpreter,
     *,
-    window_size: int = 10,
-    window_step: int = 5,
     say: Say = lambda _m: None,
 ) -> PreparedSystem:
-    """Load, parse (Drain), window and interpret one system."""
+    """Load, parse (Drain), window (as the spec declares) and interpret one system."""
     timings: dict[str, float] = {}
     t = time.perf_counter()
     log = load_log(spec.format, spec.path, spec.labels)
@@ -59,7 +58,10 @@ def prepare_system(
     parser = LogParser()
     template_ids = parser.fit([r.message for r in log.records])
     timings["parse"] = time.perf_counter() - t
-    windows = make_windows(log, template_ids, windowing=spec.windowing, size=window_size, step=window_step)
+    windowing = spec.window_settings(log.windowing)
+    windows = make_windows(
+        log, template_ids, windowing=windowing.kind, size=windowing.size, step=windowing.step
+    )
     if not windows:
         raise InputError(f"system {spec.name!r}: {spec.path} yields no windows")
     t = time.perf_counter()
@@ -79,4 +81,4 @@ def prepare_system(
     )
     for note in notes:
         say(f"{spec.name}: {note}")
-    return PreparedSystem(spec, log, parser, windows, store, timings, notes)
+    return PreparedSystem(spec, log, parser, windows, windowing, store, timings, notes)

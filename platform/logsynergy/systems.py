@@ -10,13 +10,16 @@ from typing import Any
 import yaml
 
 from logsynergy.errors import ConfigError, InputError
+from logsynergy.records import Windowing
+from logsynergy.windows import WINDOW_SIZE, WINDOW_STEP, WINDOWINGS, WindowSettings
 
 FORMATS = ("bgl", "thunderbird", "spirit", "structured", "hdfs", "openstack", "jsonl")
 
 
 @dataclass(frozen=True)
 class SystemSpec:
-    """One system: its log, optional labels and ready-made interpretations, and a description for LEI."""
+    """One system: its log, optional labels and ready-made interpretations, a description for LEI, and
+    how its log is cut into windows (`windowing` None: the format's natural windowing)."""
 
     name: str
     format: str
@@ -24,7 +27,13 @@ class SystemSpec:
     labels: Path | None = None
     description: str = ""
     interpretations: Path | None = None
-    windowing: str | None = None
+    windowing: Windowing | None = None
+    window_size: int = WINDOW_SIZE
+    window_step: int = WINDOW_STEP
+
+    def window_settings(self, natural: Windowing) -> WindowSettings:
+        """The declared windowing, `natural` (the loaded log's) where the spec names no kind."""
+        return WindowSettings(self.windowing or natural, self.window_size, self.window_step)
 
 
 def _resolve(base: Path, value: Any, field_name: str, system: str) -> Path:
@@ -32,6 +41,13 @@ def _resolve(base: Path, value: Any, field_name: str, system: str) -> Path:
         raise ConfigError(f"system {system!r}: '{field_name}' must be a non-empty path")
     path = Path(value).expanduser()
     return path if path.is_absolute() else (base / path)
+
+
+def _lines(entry: Mapping[str, Any], key: str, default: int, system: str) -> int:
+    value = entry.get(key, default)
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 100_000:
+        raise ConfigError(f"system {system!r}: '{key}' must be a whole number of lines from 1 to 100000")
+    return value
 
 
 def parse_systems(data: Any, base: Path, source: str = "systems file") -> dict[str, SystemSpec]:
@@ -51,7 +67,7 @@ def parse_systems(data: Any, base: Path, source: str = "systems file") -> dict[s
         if fmt not in FORMATS:
             raise InputError(f"system {name!r}: unknown format {fmt!r}; known formats: {', '.join(FORMATS)}")
         windowing = entry.get("windowing")
-        if windowing not in (None, "sliding", "session"):
+        if windowing is not None and windowing not in WINDOWINGS:
             raise ConfigError(f"system {name!r}: windowing must be 'sliding' or 'session'")
         specs[name] = SystemSpec(
             name=name,
@@ -65,6 +81,8 @@ def parse_systems(data: Any, base: Path, source: str = "systems file") -> dict[s
                 else None
             ),
             windowing=windowing,
+            window_size=_lines(entry, "window_size", WINDOW_SIZE, name),
+            window_step=_lines(entry, "window_step", WINDOW_STEP, name),
         )
     return specs
 

@@ -2,13 +2,38 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from logsynergy.errors import InputError
-from logsynergy.records import LoadedLog, LogRecord
+from logsynergy.records import LoadedLog, LogRecord, Windowing
 
 WINDOWINGS = ("sliding", "session")
+WINDOW_SIZE = 10  # lines of a sliding window
+WINDOW_STEP = 5  # lines from one sliding window's start to the next one's
+
+
+@dataclass(frozen=True, slots=True)
+class WindowSettings:
+    """How a system's log is cut into windows: one per session, or sliding windows of `size` lines
+    every `step` lines (a session-trained detector also slides them over lines that carry no session)."""
+
+    kind: Windowing = "sliding"
+    size: int = WINDOW_SIZE
+    step: int = WINDOW_STEP
+
+    def __post_init__(self) -> None:
+        if self.kind not in WINDOWINGS:
+            raise ValueError(f"unknown windowing {self.kind!r}; known: {', '.join(WINDOWINGS)}")
+        if self.size < 1 or self.step < 1:
+            raise ValueError(f"window size and step must be at least 1, not {self.size} and {self.step}")
+
+    @property
+    def overlap(self) -> int:
+        """How many following windows share lines with a window: sessions none, sliding windows
+        ceil(size / step) - 1."""
+        return 0 if self.kind == "session" else math.ceil(self.size / self.step) - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +61,10 @@ def line_label(labels: Iterable[int | None]) -> int | None:
 
 
 def sliding_windows(
-    records: Sequence[LogRecord], template_ids: Sequence[str], size: int = 10, step: int = 5
+    records: Sequence[LogRecord],
+    template_ids: Sequence[str],
+    size: int = WINDOW_SIZE,
+    step: int = WINDOW_STEP,
 ) -> list[Window]:
     """Windows of `size` lines starting at 0, step, 2·step, …
 
@@ -103,8 +131,8 @@ def make_windows(
     template_ids: Sequence[str],
     *,
     windowing: str | None = None,
-    size: int = 10,
-    step: int = 5,
+    size: int = WINDOW_SIZE,
+    step: int = WINDOW_STEP,
 ) -> list[Window]:
     """Windows of a loaded log in its natural windowing (`log.windowing`) unless `windowing` overrides it."""
     kind = windowing or log.windowing

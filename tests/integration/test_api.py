@@ -18,7 +18,7 @@ from helpers.api_server import ADMIN_KEY, RunningApi, make_settings, running_api
 from helpers.s3_server import s3_store_config  # noqa: F401
 
 from logsynergy.synthetic import write_demo_systems
-from logsynergy_api.services.routing import ROUTES_KEY
+from logsynergy_contracts import ROUTES_KEY
 
 HDFS_LINE = (
     "081109 203615 148 INFO dfs.DataNode$PacketResponder: PacketResponder 1 for block blk_{} terminating\n"
@@ -171,20 +171,31 @@ def test_jobs_interpretations_models_hooks(api: RunningApi, logs: Path) -> None:
     assert job["status"] == "queued" and len(job["sources"]) == 2 and "payments" not in job["sources"]
     shown = team.get(f"/v1/jobs/{job['id']}").json()
     assert shown["sources_chosen_automatically"] and shown["target"] == "payments" and shown["priority"] == 5
+    # the stored definition keeps its shape: the basics at the top level, only non-default options
+    basics = {"target_labelled": 5000, "preset": "cpu", "seed": 0}
+    assert shown["config"] == {"target": "payments", **basics, "options": {}}
     assert error_of(team.post("/v1/jobs", json={"target": "nope"}), 404)
     assert error_of(team.post("/v1/jobs", json={"target": "payments", "sources": ["nope"]}), 404)
     assert error_of(team.post("/v1/jobs", json={"target": "payments", "sources": ["payments"]}), 422)
-    assert "unknown preset" in error_of(
+    assert "preset: Input should be 'cpu' or 'paper'" in error_of(
         team.post("/v1/jobs", json={"target": "payments", "preset": "huge"}), 422
     )
-    assert "unknown option" in error_of(
+    assert "options.x: Extra inputs are not permitted" in error_of(
         team.post("/v1/jobs", json={"target": "payments", "options": {"x": 1}}), 422
+    )
+    assert "options.epochs" in error_of(
+        team.post("/v1/jobs", json={"target": "payments", "options": {"epochs": "2"}}), 422
     )
     assert error_of(team.post("/v1/jobs", json={"target": "payments", "target_labelled": -1}), 422)
     derived = {"target": "payments", "options": {"overrides": {"event_novelty": False}}}
     assert "cannot set event_novelty" in error_of(team.post("/v1/jobs", json=derived), 422)
-    chosen = team.post("/v1/jobs", json={"target": "payments", "sources": ["cloud"], "target_labelled": 0})
+    chosen = team.post(
+        "/v1/jobs",
+        json={"target": "payments", "sources": ["cloud"], "target_labelled": 0, "options": {"epochs": 2}},
+    )
     assert chosen.status_code == 202 and chosen.json()["sources"] == ["cloud"]
+    config = team.get(f"/v1/jobs/{chosen.json()['id']}").json()["config"]
+    assert config["target_labelled"] == 0 and config["options"] == {"epochs": 2}
     assert [j["id"] for j in team.get("/v1/jobs", params={"status": "queued"}).json()] == [
         chosen.json()["id"],
         job["id"],

@@ -18,8 +18,10 @@ import pytest
 from logsynergy.detector import Detector
 from logsynergy.store import LocalStore
 from logsynergy.synthetic import write_demo_systems
+from logsynergy_contracts import JobFailed, JobKeys, JobProgress, JobSucceeded, TrainJobSpec, parse_result
 
 JOB = "tenants/acme/jobs/job-1"
+KEYS = JobKeys(prefix=f"{JOB}/")
 REVIEWED = "An operator-reviewed sentence that must survive retraining."
 
 
@@ -52,22 +54,20 @@ def system(name: str, fmt: str, log_keys: list[str], interpretations: str | None
     }
 
 
-def job_spec(target: dict[str, Any], sources: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
-    return {
-        "job_id": "job-1",
-        "tenant": "acme",
-        "preset": "cpu",
-        "seed": 0,
-        "target_labelled": 200,
-        "use_gpu": False,
-        "target": target,
-        "sources": sources,
-        "artifact_prefix": "tenants/acme/models/cloud/job-1/",
-        "progress_key": f"{JOB}/progress.json",
-        "result_key": f"{JOB}/result.json",
-        "interpretations_out_key": f"{JOB}/interpretations.jsonl",
-        **extra,
-    }
+def job_spec(target: dict[str, Any], sources: list[dict[str, Any]], **options: Any) -> dict[str, Any]:
+    """spec.json as the control plane writes it: a TrainJobSpec's JSON values."""
+    spec = TrainJobSpec.parse(
+        {
+            "job_id": "job-1",
+            "tenant": "acme",
+            "target": target,
+            "sources": sources,
+            "options": {"preset": "cpu", "seed": 0, "target_labelled": 200, **options},
+            "artifact_prefix": "tenants/acme/models/cloud/job-1/",
+            "keys": {"prefix": KEYS.prefix},
+        }
+    )
+    return spec.model_dump(mode="json")
 
 
 def run_job(env: dict[str, str], spec_key: str) -> tuple[subprocess.CompletedProcess[str], float]:
@@ -102,35 +102,34 @@ def test_train_job_trains_uploads_and_reports(tmp_path: Path, ray_env: dict[str,
         "cloud", "jsonl", [f"{data}/cloud/d1/log", f"{data}/cloud/d2/log"], f"{data}/cloud/reviewed.jsonl"
     )
     sources = [system(n, "jsonl", [f"{data}/{n}/d1/log"]) for n in ("storage", "compute")]
-    options = {"epochs": 2, "overrides": {"hidden": 64, "ffn": 128, "min_steps": 60}}
-    store.put_json(f"{JOB}/spec.json", job_spec(target, sources, options=options))
+    overrides = {"hidden": 64, "ffn": 128, "min_steps": 60}
+    store.put_json(KEYS.spec, job_spec(target, sources, epochs=2, overrides=overrides))
 
-    done, seconds = run_job(ray_env, f"{JOB}/spec.json")
+    done, seconds = run_job(ray_env, KEYS.spec)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
 
-    result = store.get_json(f"{JOB}/result.json")
-    assert result["status"] == "succeeded", result
-    assert isinstance(result["metrics"]["f1"], float)
-    assert result["sources"] == ["storage", "compute"]
-    assert result["artifact_prefix"] == "tenants/acme/models/cloud/job-1/"
-    assert 0.0 <= result["threshold"] <= 1.0
-    assert result["metrics"]["target_labelled"] == 200
-    assert len(result["metrics"]["history"]) == 2  # options.epochs reached the training loop
+    result = parse_result(store.get_json(KEYS.result))
+    assert isinstance(result, JobSucceeded), result
+    assert result.metrics.sources == ["storage", "compute"]
+    assert result.artifact_prefix == "tenants/acme/models/cloud/job-1/"
+    assert 0.0 <= result.metrics.threshold <= 1.0
+    assert result.metrics.target_labelled == 200
+    assert len(result.metrics.history) == 2  # options.epochs reached the training loop
     print(
-        f"job wall {seconds:.1f}s; worker started after {result['startup_seconds']:.1f}s; "
-        f"fit {result['train_seconds']:.1f}s; job {result['job_seconds']:.1f}s"
+        f"job wall {seconds:.1f}s; worker started after {result.startup_seconds:.1f}s; "
+        f"fit {result.metrics.train_seconds:.1f}s; job {result.job_seconds:.1f}s"
     )
 
-    progress = store.get_json(f"{JOB}/progress.json")
-    assert progress["stage"] == "done" and progress["epochs"] == 2 and progress["updated"].endswith("Z")
+    progress = JobProgress.model_validate(store.get_json(KEYS.progress))
+    assert progress.stage == "done" and progress.epochs == 2 and (progress.updated or "").endswith("Z")
 
-    artifact = store.download_dir(result["artifact_prefix"], tmp_path / "artifact")
+    artifact = store.download_dir(result.artifact_prefix, tmp_path / "artifact")
     detector = Detector.load(artifact)
     assert detector.settings.system == "cloud"
     detection = detector.score_lines([line.rstrip("\n") for line in lines[-300:]])
     assert detection.windows and all(0.0 <= w.score <= 1.0 for w in detection.windows)
 
-    exported = [json.loads(x) for x in store.get_bytes(f"{JOB}/interpretations.jsonl").splitlines()]
+    exported = [json.loads(x) for x in store.get_bytes(KEYS.interpretations_out).splitlines()]
     assert len(exported) >= 5
     assert any(e["interpretation"] == REVIEWED and e["reviewed"] for e in exported)
     assert "epoch 2/2" in done.stdout
@@ -144,14 +143,13 @@ def test_train_job_fails_fast_on_a_missing_dataset(tmp_path: Path, ray_env: dict
         system("cloud", "jsonl", [missing]),
         [system("storage", "jsonl", ["tenants/acme/datasets/storage/d1/log"])],
     )
-    store.put_json(f"{JOB}/spec.json", spec)
-    store.put_json(f"{JOB}/result.json", {"status": "succeeded", "stale": True})  # an earlier attempt's
+    store.put_json(KEYS.spec, spec)
+    store.put_json(KEYS.result, {"status": "succeeded", "stale": True})  # an earlier attempt's
 
-    done, seconds = run_job(ray_env, f"{JOB}/spec.json")
+    done, seconds = run_job(ray_env, KEYS.spec)
     assert done.returncode == 1, done.stdout + done.stderr
-    result = store.get_json(f"{JOB}/result.json")
-    assert result["status"] == "failed"
-    assert missing in result["error"]
+    result = parse_result(store.get_json(KEYS.result))
+    assert isinstance(result, JobFailed) and missing in result.error
     assert "Traceback" not in done.stdout + done.stderr
     assert "ray started" not in done.stdout and not any(Path(ray_env["RAY_TMPDIR"]).iterdir())
     assert seconds < 60
@@ -159,11 +157,12 @@ def test_train_job_fails_fast_on_a_missing_dataset(tmp_path: Path, ray_env: dict
 
 def test_train_job_reports_an_unreadable_spec(tmp_path: Path, ray_env: dict[str, str]) -> None:
     store = LocalStore(tmp_path / "store")
-    store.put_json(f"{JOB}/spec.json", {"job_id": "job-1", "result_key": f"{JOB}/result.json"})
-    done, _ = run_job(ray_env, f"{JOB}/spec.json")
+    store.put_json(KEYS.spec, {"job_id": "job-1", "options": {"epochs": 0}})
+    done, _ = run_job(ray_env, KEYS.spec)
     assert done.returncode == 1
-    result = store.get_json(f"{JOB}/result.json")
-    assert result["status"] == "failed" and "'tenant' is missing" in result["error"]
+    result = parse_result(store.get_json(KEYS.result))  # beside spec.json
+    assert isinstance(result, JobFailed) and result.error.startswith("job spec: ")
+    assert "tenant: Field required" in result.error and "options.epochs: " in result.error
 
 
 @pytest.mark.slow
@@ -171,18 +170,16 @@ def test_train_job_reports_a_worker_side_failure(tmp_path: Path, ray_env: dict[s
     store = LocalStore(tmp_path / "store")
     tiny = "".join(json.dumps({"message": f"request {i} served", "label": 0}) + "\n" for i in range(4))
     store.put_bytes("tenants/acme/datasets/cloud/d1/log", tiny.encode())
-    store.put_json(
-        f"{JOB}/spec.json", job_spec(system("cloud", "jsonl", ["tenants/acme/datasets/cloud/d1/log"]), [])
-    )
+    store.put_json(KEYS.spec, job_spec(system("cloud", "jsonl", ["tenants/acme/datasets/cloud/d1/log"]), []))
 
-    done, _ = run_job(ray_env, f"{JOB}/spec.json")
+    done, _ = run_job(ray_env, KEYS.spec)
     assert done.returncode == 1, done.stdout[-3000:]
     # a domain error is one clear line, not a traceback (Ray's own threads may still log theirs)
     assert "logsynergy.errors.InputError" not in done.stdout + done.stderr
-    result = store.get_json(f"{JOB}/result.json")
-    assert result["status"] == "failed" and "no labelled windows to train on" in result["error"], result
-    assert "Traceback" not in result["error"] and "Ray" not in result["error"]
-    assert store.get_json(f"{JOB}/progress.json")["message"].startswith("failed: ")
+    result = parse_result(store.get_json(KEYS.result))
+    assert isinstance(result, JobFailed) and "no labelled windows to train on" in result.error, result
+    assert "Traceback" not in result.error and "Ray" not in result.error
+    assert store.get_json(KEYS.progress)["message"].startswith("failed: ")
 
 
 def test_concatenate_drops_a_repeated_header_and_unzips(tmp_path: Path) -> None:

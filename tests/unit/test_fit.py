@@ -3,14 +3,10 @@ import math
 import numpy as np
 import pytest
 
-from logsynergy.fit import (
-    balance_systems,
-    known_normals,
-    normal_threshold,
-    split_target,
-    template_sentence,
-)
+from logsynergy.calibration import known_normals, normal_threshold
+from logsynergy.event_table import template_sentence
 from logsynergy.options import TrainOptions
+from logsynergy.training_sets import balance_systems, split_target
 from logsynergy.windows import Window
 from logsynergy.windowset import WindowSet, clip_events, collapse
 

@@ -11,8 +11,8 @@ import torch
 from logsynergy.baselines import BaselineResult, fit_logtransfer
 from logsynergy.baselines.logtransfer import LogTransferNet, train_phase
 from logsynergy.embedding import SentenceEmbedder
-from logsynergy.options import TrainOptions
 from logsynergy.interpret import make_interpreter
+from logsynergy.options import TrainOptions
 from logsynergy.prepare import PreparedSystem, prepare_system
 from logsynergy.synthetic import write_demo_systems
 from logsynergy.systems import load_systems

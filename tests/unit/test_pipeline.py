@@ -10,21 +10,26 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 
 from logsynergy.detector import Detector
 from logsynergy.errors import ConfigError
-from logsynergy.options import TrainOptions
+from logsynergy.interpret import make_interpreter
 from logsynergy.interpret_ops import export_interpretations, import_interpretations
-from logsynergy.pipeline import train
+from logsynergy.metrics import TrainingMetrics
+from logsynergy.options import TrainOptions
+from logsynergy.pipeline import PREPARING, TRAINING, train, train_systems
+from logsynergy.prepare import prepare_system
 from logsynergy.synthetic import generate_system, write_demo_systems
+from logsynergy.systems import SystemSpec, load_systems
+from logsynergy.windows import WindowSettings
 
-SMALL = TrainOptions(
-    epochs=4, target_labelled=400, overrides={"hidden": 64, "ffn": 128, "batch_size": 64}
-)
+Trained = tuple[Path, TrainingMetrics]  # the artifact and its metrics
+SMALL = TrainOptions(epochs=4, target_labelled=400, overrides={"hidden": 64, "ffn": 128, "batch_size": 64})
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+def trained(tmp_path_factory: pytest.TempPathFactory) -> Trained:
     root = tmp_path_factory.mktemp("synthetic")
     systems = write_demo_systems(root, n_lines=5000, seed=3)
     result = train(
@@ -38,20 +43,21 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
     return root / "det", result.metrics
 
 
-def test_metrics_are_measured_on_later_windows(trained: tuple[Path, dict]):
+def test_metrics_are_measured_on_later_windows(trained: Trained):
     artifact, metrics = trained
     on_disk = json.loads((artifact / "metrics.json").read_text())
-    for key in ("precision", "recall", "f1", "threshold", "train_windows", "test_windows", "train_seconds"):
-        assert key in on_disk
+    assert list(on_disk) == list(TrainingMetrics.model_fields), "every field, in order"
+    assert on_disk == metrics.model_dump() and metrics.total_seconds >= metrics.train_seconds
     assert on_disk["test_windows"] > 0 and on_disk["test_anomalies"] > 0
-    assert metrics["target_labelled"] == 400
-    assert metrics["sources"] == ["storage", "compute"]
+    assert metrics.target_labelled == 400
+    assert metrics.sources == ["storage", "compute"]
     assert on_disk["event_novelty"] is True
-    assert metrics["f1"] > 0.7, metrics
-    assert 0 < metrics["threshold"] < 1
+    assert metrics.f1 > 0.7, metrics
+    assert 0 < metrics.threshold < 1
+    assert Detector.load(artifact).metrics == metrics
 
 
-def test_artifact_scores_identically_in_a_fresh_process(trained: tuple[Path, dict], tmp_path: Path):
+def test_artifact_scores_identically_in_a_fresh_process(trained: Trained, tmp_path: Path):
     artifact, _ = trained
     records = generate_system("payments", 600, seed=99)
     lines = [r["message"] for r in records]
@@ -69,7 +75,7 @@ def test_artifact_scores_identically_in_a_fresh_process(trained: tuple[Path, dic
     assert max(abs(a - w.score) for a, w in zip(fresh, here.windows, strict=True)) < 1e-5
 
 
-def test_pattern_cache_and_new_templates(trained: tuple[Path, dict]):
+def test_pattern_cache_and_new_templates(trained: Trained):
     artifact, _ = trained
     detector = Detector.load(artifact)
     lines = [r["message"] for r in generate_system("payments", 300, seed=5)]
@@ -83,7 +89,7 @@ def test_pattern_cache_and_new_templates(trained: tuple[Path, dict]):
     assert any(novel.new_templates[0] in w.new_templates for w in novel.windows)
 
 
-def test_event_vectors_end_with_their_novelty(trained: tuple[Path, dict]):
+def test_event_vectors_end_with_their_novelty(trained: Trained):
     """Each event vector carries how rarely the target's known-normal training windows held it; a
     template first met at serving time is novel (1.0), and the value survives save and load."""
     artifact, _ = trained
@@ -100,7 +106,7 @@ def test_event_vectors_end_with_their_novelty(trained: tuple[Path, dict]):
     assert detector.vectors[new].shape == (385,) and detector.vectors[new][-1] == 1.0
 
 
-def test_reports_explain_anomalous_windows(trained: tuple[Path, dict]):
+def test_reports_explain_anomalous_windows(trained: Trained):
     artifact, _ = trained
     detector = Detector.load(artifact)
     records = generate_system("payments", 2000, seed=11, anomaly_rate=0.05)
@@ -112,7 +118,7 @@ def test_reports_explain_anomalous_windows(trained: tuple[Path, dict]):
     assert {e["line"] for e in report["events"]} <= set(range(report["first_line"], report["last_line"] + 1))
 
 
-def test_interpretations_export_edit_import(trained: tuple[Path, dict], tmp_path: Path):
+def test_interpretations_export_edit_import(trained: Trained, tmp_path: Path):
     artifact, _ = trained
     exported = tmp_path / "lei.jsonl"
     count = export_interpretations(artifact, exported)
@@ -130,17 +136,17 @@ def test_interpretations_export_edit_import(trained: tuple[Path, dict], tmp_path
     assert after[-1] == before[-1], "re-embedding keeps the template's novelty"
 
 
-def test_thin_target_labels_are_not_trusted(trained: tuple[Path, dict], tmp_path: Path):
+def test_thin_target_labels_are_not_trusted(trained: Trained, tmp_path: Path):
     """Below `min_target_anomalies` labelled anomalous windows, the target trains unlabelled (the sources
     teach the anomaly classifier), on the same test windows."""
     _artifact, labelled = trained
-    assert labelled["target_labels_used"] and labelled["target_labelled_anomalies"] >= 10
+    assert labelled.target_labels_used and labelled.target_labelled_anomalies >= 10
     systems = write_demo_systems(tmp_path, n_lines=5000, seed=3)
-    options = TrainOptions(**{**SMALL.__dict__, "min_target_anomalies": 10**6})
+    options = SMALL.model_copy(update={"min_target_anomalies": 10**6})
     thin = train(systems, "payments", sources=["storage", "compute"], options=options, say=lambda _m: None)
-    assert not thin.metrics["target_labels_used"]
-    assert thin.metrics["target_labelled_anomalies"] == labelled["target_labelled_anomalies"]
-    assert thin.metrics["test_windows"] == labelled["test_windows"]
+    assert not thin.metrics.target_labels_used
+    assert thin.metrics.target_labelled_anomalies == labelled.target_labelled_anomalies
+    assert thin.metrics.test_windows == labelled.test_windows
 
 
 def test_without_target_anomalies_the_threshold_comes_from_target_normals(tmp_path: Path):
@@ -159,16 +165,16 @@ def test_without_target_anomalies_the_threshold_comes_from_target_normals(tmp_pa
     n = 200
     calm = [dataclasses.replace(w, label=0) if i < n else w for i, w in enumerate(target.windows)]
     target = dataclasses.replace(target, windows=calm)
-    options = TrainOptions(**{**SMALL.__dict__, "target_labelled": n, "epochs": 2})
+    options = SMALL.model_copy(update={"target_labelled": n, "epochs": 2})
     result = fit(target, [prepared["storage"]], SentenceEmbedder(), options)
     metrics = result.metrics
-    assert metrics["calibration"] == f"target normals (q0.99 of {n})"
+    assert metrics.calibration == f"target normals (q0.99 of {n})"
     scores = result.detector.score_patterns([w.events for w in calm[:n]])
-    assert np.mean(scores >= metrics["threshold"]) == pytest.approx(0.01, abs=0.02)
-    assert not metrics["target_labels_used"] and metrics["target_labelled_anomalies"] == 0
+    assert np.mean(scores >= metrics.threshold) == pytest.approx(0.01, abs=0.02)
+    assert not metrics.target_labels_used and metrics.target_labelled_anomalies == 0
 
 
-def test_bfloat16_scoring_agrees_with_float32(trained: tuple[Path, dict]):
+def test_bfloat16_scoring_agrees_with_float32(trained: Trained):
     """The serving option: bfloat16 matrix work moves scores by about 1e-3, not verdicts."""
     artifact, _ = trained
     detector = Detector.load(artifact)
@@ -185,3 +191,55 @@ def test_bfloat16_scoring_agrees_with_float32(trained: tuple[Path, dict]):
     assert detector.set_precision("auto") in ("float32", "bfloat16")
     with pytest.raises(ConfigError, match="precision"):
         detector.set_precision("float8")
+
+
+def _declare_windowing(systems: Path, name: str, **windowing: int) -> dict[str, SystemSpec]:
+    data = yaml.safe_load(systems.read_text())
+    for entry in data["systems"]:
+        if entry["name"] == name:
+            entry.update(windowing)
+    systems.write_text(yaml.safe_dump(data))
+    return load_systems(systems)
+
+
+def test_systems_are_windowed_as_declared(tmp_path: Path):
+    specs = _declare_windowing(
+        write_demo_systems(tmp_path, n_lines=300, seed=3), "payments", window_size=8, window_step=4
+    )
+    prepared = prepare_system(specs["payments"], make_interpreter("offline"))
+    assert prepared.windowing == WindowSettings("sliding", 8, 4)
+    assert [w.lines[0] for w in prepared.windows[:3]] == [1, 5, 9]
+    assert {len(w.events) for w in prepared.windows[:-2]} == {8}
+
+
+def test_the_artifact_stores_the_declared_windowing(tmp_path: Path):
+    """A session-windowed target: the stored size and step are the declared ones (they shape the sliding
+    fallback for lines without a session), never read back from the sessions' lengths."""
+    systems = write_demo_systems(tmp_path, n_lines=1500, seed=3, sessions=True)
+    specs = _declare_windowing(systems, "payments", window_size=12, window_step=6)
+    options = TrainOptions(
+        epochs=2,
+        target_labelled=100,
+        source_windows=200,
+        overrides={"hidden": 32, "ffn": 64, "batch_size": 64, "min_steps": 40},
+    )
+    stages: list[tuple[str, str]] = []
+    result = train_systems(
+        specs["payments"],
+        [specs["storage"]],
+        options,
+        out=tmp_path / "det",
+        say=lambda _m: None,
+        stage=lambda stage, message: stages.append((stage, message)),
+    )
+    assert stages == [
+        (PREPARING, "parsing and interpreting storage"),
+        (PREPARING, "parsing and interpreting payments"),
+        (TRAINING, "training payments from storage"),
+    ]
+    assert result.target.windowing == WindowSettings("session", 12, 6)
+    settings = json.loads((tmp_path / "det" / "detector.json").read_text())
+    assert (settings["windowing"], settings["window_size"], settings["window_step"]) == ("session", 12, 6)
+    loaded = Detector.load(tmp_path / "det")
+    assert (loaded.settings.window_size, loaded.settings.window_step) == (12, 6)
+    assert loaded.metrics == result.metrics and result.metrics.total_seconds is not None

@@ -9,10 +9,19 @@ from pathlib import Path
 import pytest
 from helpers.datasets import load_nova_sample
 
-from logsynergy.errors import InputError
+from logsynergy.errors import ConfigError, InputError
 from logsynergy.loaders import load_log
 from logsynergy.records import LoadedLog, LoadReport, LogRecord
-from logsynergy.windows import Window, make_windows, session_windows, sliding_windows
+from logsynergy.systems import parse_systems
+from logsynergy.windows import (
+    WINDOW_SIZE,
+    WINDOW_STEP,
+    Window,
+    WindowSettings,
+    make_windows,
+    session_windows,
+    sliding_windows,
+)
 
 
 def _records(labels: list[int | None], sessions: list[str | None] | None = None) -> list[LogRecord]:
@@ -104,6 +113,44 @@ def test_make_windows_natural_and_override() -> None:
     no_sessions = LoadedLog(_records([0, 0]), LoadReport("plain.log"))
     with pytest.raises(InputError, match=r"no line of plain\.log has one"):
         make_windows(no_sessions, ["a", "b"], windowing="session")
+
+
+@pytest.mark.parametrize(("size", "step"), [(10, 5), (10, 3), (10, 10), (5, 10), (7, 2), (1, 1)])
+def test_declared_overlap_is_the_windows_that_share_lines(size: int, step: int) -> None:
+    recs = _records([0] * 60)
+    windows = sliding_windows(recs, _ids(recs), size, step)
+    overlap = WindowSettings("sliding", size, step).overlap
+    for i in range(len(windows) - overlap - 1):
+        assert not set(windows[i].lines) & set(windows[i + overlap + 1].lines)
+        if overlap:
+            assert set(windows[i].lines) & set(windows[i + overlap].lines)
+    assert WindowSettings("session", size, step).overlap == 0
+
+
+def test_window_settings_are_checked() -> None:
+    assert (WindowSettings().size, WindowSettings().step) == (WINDOW_SIZE, WINDOW_STEP)
+    with pytest.raises(ValueError, match="at least 1"):
+        WindowSettings("sliding", 0, 5)
+    with pytest.raises(ValueError, match="unknown windowing"):
+        WindowSettings("tumbling")  # type: ignore[arg-type]
+
+
+def test_systems_declare_their_windowing(tmp_path: Path) -> None:
+    data = {
+        "systems": [
+            {"name": "a", "format": "jsonl", "path": "a.jsonl"},
+            {"name": "b", "format": "bgl", "path": "b.log", "window_size": 20, "window_step": 4},
+            {"name": "c", "format": "hdfs", "path": "c.csv", "windowing": "sliding"},
+        ]
+    }
+    specs = parse_systems(data, tmp_path)
+    assert specs["a"].window_settings("session") == WindowSettings("session", WINDOW_SIZE, WINDOW_STEP)
+    assert specs["b"].window_settings("sliding") == WindowSettings("sliding", 20, 4)
+    assert specs["c"].window_settings("session").kind == "sliding", "the declared kind wins"
+    for bad in ({"window_size": 0}, {"window_step": "5"}, {"window_size": True}, {"windowing": "x"}):
+        entry = {"name": "d", "format": "bgl", "path": "d.log", **bad}
+        with pytest.raises(ConfigError, match="window"):
+            parse_systems({"systems": [entry]}, tmp_path)
 
 
 # ---- real data ----------------------------------------------------------------------------------------

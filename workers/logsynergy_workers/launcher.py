@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import shlex
 import sys
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from ray.job_submission import JobStatus, JobSubmissionClient
+if TYPE_CHECKING:
+    from ray.job_submission import JobSubmissionClient
 
 ENTRYPOINT_MODULE = "logsynergy_workers.train_job"
+# Ray's own job states (not the control plane's JobStatus); these three are final
+RAY_ENDED_STATES = frozenset({"SUCCEEDED", "FAILED", "STOPPED"})
 
 
 class JobLauncher(Protocol):
+    """What the control plane needs of a cluster; every method may raise when it cannot be reached."""
+
     def submit(self, submission_id: str, spec_key: str, env: dict[str, str], gpus: float = 0) -> None: ...
 
     def status(self, submission_id: str) -> str | None:
@@ -36,6 +41,8 @@ class RayJobLauncher:
     @property
     def client(self) -> JobSubmissionClient:
         if self._client is None:
+            from ray.job_submission import JobSubmissionClient
+
             self._client = JobSubmissionClient(self.address)
         return self._client
 
@@ -51,6 +58,8 @@ class RayJobLauncher:
         )
 
     def status(self, submission_id: str) -> str | None:
+        from ray.job_submission import JobStatus
+
         try:
             status = self.client.get_job_status(submission_id)
         except RuntimeError as error:

@@ -1,13 +1,14 @@
 """Training job entrypoint: `python -m logsynergy_workers.train_job --spec-key KEY`.
 
 The driver (this process, the Ray job's entrypoint) reads spec.json from the store configured by the
-LOGSYNERGY_STORE_* variables, checks that every input object exists, then runs one Ray Train
-`TorchTrainer` with a single worker. The worker downloads the inputs, prepares the systems, fits the
-detector, uploads the artifact and the target's interpretations, and writes progress.json and
-result.json itself (the store is its only channel: Ray Train keeps metrics only with checkpoints, and a
-worker may run on another node). The driver writes result.json only when no worker got that far.
-Workers inherit the store settings from their environment (the Ray job's runtime env, or this process
-when it starts a local Ray). Exit code 0 on success, 1 on failure.
+LOGSYNERGY_STORE_* variables, parses it (`logsynergy_contracts.TrainJobSpec`), checks that every input
+object exists, then runs one Ray Train `TorchTrainer` with a single worker, handing it the parsed spec.
+The worker downloads the inputs, prepares the systems, fits the detector, uploads the artifact and the
+target's interpretations, and writes progress.json and result.json itself (the store is its only
+channel: Ray Train keeps metrics only with checkpoints, and a worker may run on another node). The
+driver writes result.json only when no worker got that far. Workers inherit the store settings from
+their environment (the Ray job's runtime env, or this process when it starts a local Ray). Exit code 0
+on success, 1 on failure.
 """
 
 from __future__ import annotations
@@ -24,15 +25,11 @@ from pathlib import Path
 from typing import Any
 
 from logsynergy.errors import ConfigError, LogSynergyError, ObjectNotFound
+from logsynergy.metrics import TrainingMetrics
 from logsynergy.store import ObjectStore, dir_prefix, make_store, store_from_env
-from logsynergy_workers.job_inputs import TrainJobSpec, check_inputs, download_system
-from logsynergy_workers.job_progress import (
-    ProgressWriter,
-    error_message,
-    failed,
-    succeeded,
-    write_result,
-)
+from logsynergy_contracts import JobFailed, JobKeys, JobSucceeded, TrainJobSpec, parse_result
+from logsynergy_workers.job_inputs import check_inputs, download_system
+from logsynergy_workers.job_progress import ProgressWriter, error_message, write_result
 
 LOCAL_CPUS_ENV = "LOGSYNERGY_RAY_NUM_CPUS"  # CPUs of a local Ray started by a direct run (default 2)
 STORAGE_ENV = "LOGSYNERGY_TRAIN_STORAGE_PATH"  # Ray Train's run storage (default: a temp dir, removed)
@@ -50,43 +47,45 @@ def say(message: str) -> None:
 # --------------------------------------------------------------------------------------------- worker
 def train_loop(config: dict[str, Any]) -> None:
     """Ray Train's per-worker function: the whole training job, reported through the store. A domain
-    error (LogSynergyError) ends it quietly after writing the failed result; anything else is re-raised."""
+    error (LogSynergyError) ends it quietly after writing the failed result; anything else is re-raised.
+
+    `config` holds the driver's parsed spec as its JSON values (Ray pickles the config), the attempt
+    and the job's start time."""
     began = time.time()
-    spec = TrainJobSpec.from_dict(config["spec"])
+    spec = TrainJobSpec.parse(config["spec"])
     attempt = str(config["attempt"])
-    say(f"worker started {began - float(config['started']):.1f}s after the job (attempt {attempt})")
+    started = float(config["started"])
+    say(f"worker started {began - started:.1f}s after the job (attempt {attempt})")
     store = make_store(store_from_env())
-    progress = ProgressWriter(store, spec.progress_key, say=say)
+    progress = ProgressWriter(store, spec.keys.progress, say=say)
     try:
-        result = _train(spec, store, progress)
-        total = time.time() - float(config["started"])
-        outcome = succeeded(spec.artifact_prefix, result, attempt=attempt, job_seconds=total)
-        outcome["startup_seconds"] = round(began - float(config["started"]), 2)
-        progress.stage("done", "detector trained and uploaded")
-        write_result(store, spec.result_key, outcome)
-        m = result  # the metrics
-        say(
-            f"done: F1 {m['f1']:.3f} (precision {m['precision']:.3f}, recall {m['recall']:.3f}) "
-            f"threshold {m['threshold']:.3f}; artifact at {spec.artifact_prefix}"
+        metrics = TrainingMetrics.model_validate(_train(spec, store, progress))
+        outcome = JobSucceeded(
+            artifact_prefix=spec.artifact_prefix,
+            metrics=metrics,
+            attempt=attempt,
+            job_seconds=round(time.time() - started, 2),
+            startup_seconds=round(began - started, 2),
         )
+        progress.stage("done", "detector trained and uploaded")
+        write_result(store, spec.keys.result, outcome)
+        say(f"done: {metrics.summary()}; artifact at {spec.artifact_prefix}")
     except BaseException as exc:
         message = error_message(exc)
         say(f"failed: {message}")
         progress.fail(message)
-        write_result(store, spec.result_key, failed(message, attempt=attempt))
+        write_result(store, spec.keys.result, JobFailed(error=message, attempt=attempt))
         if not isinstance(exc, LogSynergyError):
             raise  # Ray Train logs the traceback and marks the run failed; a domain error needs neither
 
 
-def _train(spec: TrainJobSpec, store: ObjectStore, progress: ProgressWriter) -> dict[str, Any]:
+def _train(spec: TrainJobSpec, store: ObjectStore, progress: ProgressWriter) -> TrainingMetrics:
     import torch
 
     from logsynergy.embedding import SentenceEmbedder
-    from logsynergy.fit import fit
-    from logsynergy.interpret import make_interpreter
     from logsynergy.model import model_config
     from logsynergy.options import Runtime
-    from logsynergy.prepare import prepare_system
+    from logsynergy.pipeline import TRAINING, train_systems
 
     if spec.use_gpu:
         import ray.train.torch
@@ -95,34 +94,34 @@ def _train(spec: TrainJobSpec, store: ObjectStore, progress: ProgressWriter) -> 
     else:
         torch.set_num_threads(1)
         device = "cpu"
-    options = spec.train_options()
+    options = spec.options
     epochs = model_config(options.preset, epochs=options.epochs, **options.overrides).epochs
+
+    def on_stage(stage: str, message: str) -> None:
+        if stage == TRAINING:
+            progress.stage(stage, f"training on {device}", epoch=0, epochs=epochs)
+            say(message)
+        else:
+            progress.stage(stage, message)
+
+    def on_epoch(record: dict[str, float]) -> None:
+        progress.epoch(record, epochs)
+        extra = f" val_f1={record['val_f1']:.3f}" if "val_f1" in record else ""
+        say(f"epoch {int(record['epoch'])}/{epochs}: loss={progress.state.loss or 0.0:.4f}{extra}")
+
     with tempfile.TemporaryDirectory(prefix="logsynergy-job-") as tmp:
         work = Path(tmp)
         systems = [*spec.sources, spec.target]
         progress.stage("preparing", f"downloading {len(systems)} systems")
         specs = [download_system(store, s, work / "inputs" / str(i)) for i, s in enumerate(systems)]
-        interpreter = make_interpreter()
-        prepared = []
-        for system in specs:
-            progress.stage("preparing", f"parsing and interpreting {system.name}")
-            prepared.append(prepare_system(system, interpreter, say=say))
-        progress.stage("training", f"training on {device}", epoch=0, epochs=epochs)
-        say(f"training {spec.target.name} from {', '.join(s.name for s in spec.sources) or 'no sources'}")
-
-        def on_epoch(record: dict[str, float]) -> None:
-            progress.epoch(record, epochs)
-            extra = f" val_f1={record['val_f1']:.3f}" if "val_f1" in record else ""
-            say(f"epoch {int(record['epoch'])}/{epochs}: loss={progress.state['loss']:.4f}{extra}")
-
-        embedder = SentenceEmbedder(device=device)
-        result = fit(
-            prepared[-1],
-            prepared[:-1],
-            embedder,
+        result = train_systems(
+            specs[-1],
+            specs[:-1],
             options,
             runtime=Runtime(device=device),
+            embedder=SentenceEmbedder(device=device),
             say=say,
+            stage=on_stage,
             progress=on_epoch,
         )
         progress.stage("saving", "uploading the detector")
@@ -130,16 +129,11 @@ def _train(spec: TrainJobSpec, store: ObjectStore, progress: ProgressWriter) -> 
         store.delete_prefix(dir_prefix(spec.artifact_prefix))  # a retry must not mix in older files
         store.upload_dir(spec.artifact_prefix, artifact)
         interpretations = result.detector.store.export_jsonl(work / "interpretations.jsonl")
-        store.upload_file(spec.interpretations_out_key, interpretations)
+        store.upload_file(spec.keys.interpretations_out, interpretations)
     return result.metrics
 
 
 # --------------------------------------------------------------------------------------------- driver
-def _fallback_result_key(spec_key: str) -> str | None:
-    """Where result.json goes when the spec is unreadable: beside spec.json (the key layout)."""
-    return spec_key[: -len("spec.json")] + "result.json" if spec_key.endswith("/spec.json") else None
-
-
 def _start_ray() -> bool:
     """Connect to the Ray job's cluster, or start a local Ray; True when we started it."""
     import ray
@@ -153,7 +147,7 @@ def _start_ray() -> bool:
     return True
 
 
-def _run_trainer(spec: TrainJobSpec, raw: dict[str, Any], attempt: str, started: float) -> Exception | None:
+def _run_trainer(spec: TrainJobSpec, attempt: str, started: float) -> Exception | None:
     """Run the TorchTrainer; the exception it ended with, if any (the worker reports the details)."""
     import ray
     from ray.train import RunConfig, ScalingConfig
@@ -167,7 +161,7 @@ def _run_trainer(spec: TrainJobSpec, raw: dict[str, Any], attempt: str, started:
     try:
         trainer = TorchTrainer(
             train_loop,
-            train_loop_config={"spec": raw, "attempt": attempt, "started": started},
+            train_loop_config={"spec": spec.model_dump(mode="json"), "attempt": attempt, "started": started},
             scaling_config=ScalingConfig(
                 num_workers=1, use_gpu=spec.use_gpu, resources_per_worker={"CPU": 1}
             ),
@@ -192,26 +186,24 @@ def run(spec_key: str) -> int:
     attempt = uuid.uuid4().hex[:12]
     say(f"training job {spec_key} (attempt {attempt})")
     store: ObjectStore | None = None
-    result_key = _fallback_result_key(spec_key)
+    keys = JobKeys.beside(spec_key)  # where the failure goes while the spec is unread
     progress: ProgressWriter | None = None
     try:
         store = make_store(store_from_env())
         try:
-            raw = store.get_json(spec_key)
+            spec = TrainJobSpec.parse(store.get_json(spec_key))
         except ObjectNotFound:
             raise ConfigError(f"job spec not found in the store: {spec_key}") from None
-        if isinstance(raw, dict) and isinstance(raw.get("result_key"), str):
-            result_key = raw["result_key"]
-        spec = TrainJobSpec.from_dict(raw)
-        store.delete(spec.result_key)  # a stale result of an earlier attempt must not be read as ours
-        progress = ProgressWriter(store, spec.progress_key, say=say)
+        keys = spec.keys
+        store.delete(keys.result)  # a stale result of an earlier attempt must not be read as ours
+        progress = ProgressWriter(store, keys.progress, say=say)
         progress.stage("preparing", "checking inputs")
         check_inputs(store, spec)
-        error = _run_trainer(spec, raw, attempt, started)
-        outcome = store.get_json(spec.result_key) if store.exists(spec.result_key) else None
-        if isinstance(outcome, dict) and outcome.get("attempt") == attempt:
-            ok = outcome.get("status") == "succeeded"
-            say(f"job {'succeeded' if ok else 'failed: ' + str(outcome.get('error'))}")
+        error = _run_trainer(spec, attempt, started)
+        outcome = _read_result(store, keys.result)
+        if outcome is not None and outcome.attempt == attempt:
+            ok = isinstance(outcome, JobSucceeded)
+            say("job succeeded" if ok else f"job failed: {outcome.error}")
             return 0 if ok else 1
         detail = error_message(error).splitlines()[0] if error else "no result was written"
         raise TrainingWorkerError(f"the training worker stopped without a result ({detail})")
@@ -220,14 +212,25 @@ def run(spec_key: str) -> int:
         if not isinstance(exc, LogSynergyError):
             traceback.print_exc(file=sys.stdout)
         say(f"failed: {message}")
-        if store is not None and result_key:
+        if store is not None and keys is not None:
             try:
                 if progress is not None:
                     progress.fail(message)
-                write_result(store, result_key, failed(message, attempt=attempt))
+                write_result(store, keys.result, JobFailed(error=message, attempt=attempt))
             except Exception as write_error:
-                say(f"could not write the failure to {result_key}: {error_message(write_error)}")
+                say(f"could not write the failure to {keys.result}: {error_message(write_error)}")
         return 1
+
+
+def _read_result(store: ObjectStore, key: str) -> JobSucceeded | JobFailed | None:
+    """The result.json at `key`; None when there is none or it is unreadable."""
+    try:
+        return parse_result(store.get_json(key))
+    except ObjectNotFound:
+        return None
+    except LogSynergyError as error:
+        say(f"warning: unreadable result {key}: {error}")
+        return None
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,6 +7,7 @@ from sqlmodel import select
 
 from logsynergy_api.deps import PlatformDep, SessionDep
 from logsynergy_api.models import Dataset, Job, ModelVersion, System, Tenant
+from logsynergy_contracts import JobStatus
 
 router = APIRouter(tags=["health"])
 
@@ -30,8 +31,8 @@ def metrics(session: SessionDep, platform: PlatformDep) -> Response:
     ):
         objects.labels(kind).set(session.exec(select(func.count()).select_from(table)).one())
     jobs = Gauge("logsynergy_jobs", "training jobs by status", ["status"], registry=registry)
-    for status in ("queued", "running", "succeeded", "failed", "cancelled"):
-        jobs.labels(status).set(0)
+    for status in JobStatus:
+        jobs.labels(status.value).set(0)
     for status, count in session.exec(select(Job.status, func.count()).group_by(Job.status)):
         jobs.labels(status).set(count)
     up = Gauge("logsynergy_scheduler_up", "1 when this process runs the job scheduler", registry=registry)

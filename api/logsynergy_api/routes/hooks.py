@@ -7,7 +7,7 @@ from logsynergy_api.deps import PlatformDep, SessionDep, TenantDep
 from logsynergy_api.errors import NotFound
 from logsynergy_api.models import AlertHook
 from logsynergy_api.schemas import HookCreate, HookPublic
-from logsynergy_api.services.routing import publish_routes
+from logsynergy_api.services.routing import commit_and_publish
 from logsynergy_api.services.systems import get_system
 
 router = APIRouter(prefix="/v1/systems/{name}/hooks", tags=["alert hooks"])
@@ -20,9 +20,7 @@ def add_hook(
     system = get_system(session, tenant, name)
     hook = AlertHook(tenant_id=tenant.id, system_id=system.id, url=body.url)
     session.add(hook)
-    session.flush()
-    session.commit()
-    publish_routes(session, platform.store)
+    commit_and_publish(session, platform.store)
     return hook
 
 
@@ -41,7 +39,5 @@ def delete_hook(
     if hook is None or hook.system_id != system.id:
         raise NotFound(f"system {name!r} has no hook {hook_id}")
     session.delete(hook)
-    session.flush()
-    session.commit()
-    publish_routes(session, platform.store)
+    commit_and_publish(session, platform.store)
     return Response(status_code=204)

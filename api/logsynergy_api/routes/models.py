@@ -5,7 +5,7 @@ from fastapi import APIRouter
 from logsynergy_api.deps import PlatformDep, SessionDep, TenantDep
 from logsynergy_api.schemas import ModelPublic
 from logsynergy_api.services import models
-from logsynergy_api.services.routing import publish_routes
+from logsynergy_api.services.routing import commit_and_publish
 from logsynergy_api.services.systems import get_system
 
 router = APIRouter(prefix="/v1/systems/{name}/models", tags=["models"])
@@ -28,7 +28,6 @@ def activate(
 ) -> ModelPublic:
     system = get_system(session, tenant, name)
     view = ModelPublic.model_validate(models.activate(session, system, version))
-    session.commit()
-    publish_routes(session, platform.store)
+    commit_and_publish(session, platform.store)
     view.active = True
     return view

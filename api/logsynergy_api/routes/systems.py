@@ -7,7 +7,7 @@ from fastapi import APIRouter, File, Response, UploadFile
 from logsynergy_api.deps import PlatformDep, SessionDep, TenantDep
 from logsynergy_api.schemas import DatasetPublic, SystemCreate, SystemPublic
 from logsynergy_api.services import datasets, systems
-from logsynergy_api.services.routing import publish_routes
+from logsynergy_api.services.routing import commit_and_publish
 
 router = APIRouter(prefix="/v1/systems", tags=["systems"])
 
@@ -19,8 +19,7 @@ def create_system(
     system = systems.create_system(
         session, tenant, body.name, body.format, body.role, body.description, body.auto_activate
     )
-    session.commit()
-    publish_routes(session, platform.store)
+    commit_and_publish(session, platform.store)
     return system
 
 
@@ -37,8 +36,7 @@ def get_system(name: str, tenant: TenantDep, session: SessionDep) -> object:
 @router.delete("/{name}", status_code=204)
 def delete_system(name: str, tenant: TenantDep, session: SessionDep, platform: PlatformDep) -> Response:
     prefixes = systems.delete_system(session, tenant, name)
-    session.commit()
-    publish_routes(session, platform.store)
+    commit_and_publish(session, platform.store)
     for prefix in prefixes:
         platform.store.delete_prefix(prefix)
     return Response(status_code=204)

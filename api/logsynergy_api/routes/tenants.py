@@ -5,7 +5,7 @@ from fastapi import APIRouter
 from logsynergy_api.deps import AdminDep, PlatformDep, SessionDep
 from logsynergy_api.schemas import TenantCreate, TenantCreated
 from logsynergy_api.services import tenants
-from logsynergy_api.services.routing import publish_routes
+from logsynergy_api.services.routing import commit_and_publish
 
 router = APIRouter(prefix="/v1/tenants", tags=["tenants"])
 
@@ -15,7 +15,5 @@ def create_tenant(
     body: TenantCreate, _admin: AdminDep, session: SessionDep, platform: PlatformDep
 ) -> TenantCreated:
     tenant, key = tenants.create_tenant(session, body.name)
-    session.flush()
-    session.commit()
-    publish_routes(session, platform.store)
+    commit_and_publish(session, platform.store)
     return TenantCreated(name=tenant.name, api_key=key)

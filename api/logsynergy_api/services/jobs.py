@@ -1,22 +1,22 @@
-"""Training jobs: creation with validated inputs, listing, cancellation, logs."""
+"""Training jobs: creation, listing, cancellation, logs (state changes: `job_lifecycle`)."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from sqlmodel import Session, col, select
 
 from logsynergy.errors import InputError
-from logsynergy.model import PRESETS
 from logsynergy_api.context import Platform
 from logsynergy_api.errors import Conflict, NotFound, Unavailable
-from logsynergy_api.models import Dataset, Job, System, Tenant, utcnow
+from logsynergy_api.models import Dataset, Job, System, Tenant
+from logsynergy_api.services.job_lifecycle import JobLifecycle, progress_values
+from logsynergy_api.services.job_specs import job_config
 from logsynergy_api.services.sources import choose_sources
 from logsynergy_api.services.systems import get_system
-from logsynergy_workers.job_inputs import check_options
-
-FINISHED = ("succeeded", "failed", "cancelled")
+from logsynergy_contracts import JobProgress, JobStatus
 
 
 def has_labels(session: Session, system: System) -> bool | None:
@@ -32,12 +32,14 @@ def create_job(
     *,
     target: str,
     sources: list[str] | None,
-    target_labelled: int,
-    preset: str,
     priority: int,
+    preset: str,
     seed: int,
-    options: dict[str, Any],
+    target_labelled: int,
+    options: Mapping[str, Any],
 ) -> Job:
+    """Queue a training job of `target`. The training fields arrive as `JobCreate` validated them
+    (`TrainingBasics` and, in `options`, `TrainingTuning`); this checks them against the data."""
     system = get_system(session, tenant, target)
     labelled = has_labels(session, system)
     if labelled is None:
@@ -46,8 +48,6 @@ def create_job(
         raise InputError(
             f"system {target!r} has no labelled data; send target_labelled 0 to train from the sources alone"
         )
-    if preset not in PRESETS:
-        raise InputError(f"unknown preset {preset!r}; choose one of: {', '.join(PRESETS)}")
     automatic = not sources
     if automatic:
         chosen = [name for name, _score in choose_sources(session, tenant, system)]
@@ -63,24 +63,19 @@ def create_job(
         tenant_id=tenant.id,
         system_id=system.id,
         priority=priority,
-        config={
-            "target": target,
-            "target_labelled": target_labelled,
-            "preset": preset,
-            "seed": seed,
-            "options": check_options(options),
-        },
+        status=JobStatus.QUEUED,
+        config=job_config(target, preset=preset, seed=seed, target_labelled=target_labelled, options=options),
         sources=chosen,
         sources_chosen_automatically=automatic,
         max_attempts=platform.settings.max_attempts,
-        progress={"stage": "queued"},
+        progress=progress_values(JobProgress()),
     )
     session.add(job)
     session.flush()
     return job
 
 
-def list_jobs(session: Session, tenant: Tenant, status: str | None = None) -> list[Job]:
+def list_jobs(session: Session, tenant: Tenant, status: JobStatus | str | None = None) -> list[Job]:
     query = select(Job).where(Job.tenant_id == tenant.id)
     if status:
         query = query.where(Job.status == status)
@@ -95,21 +90,9 @@ def get_job(session: Session, tenant: Tenant, job_id: str) -> Job:
 
 
 def cancel_job(session: Session, platform: Platform, tenant: Tenant, job_id: str) -> Job:
-    """Queued jobs stop at once; running ones are stopped in Ray, and the scheduler records the end."""
+    """Queued jobs stop at once, running ones are stopped in Ray (see `JobLifecycle.cancel`)."""
     job = get_job(session, tenant, job_id)
-    if job.status in FINISHED:
-        raise Conflict(f"job {job_id} already {job.status}")
-    job.cancel_requested = True
-    if job.status == "queued":
-        job.status, job.finished_at = "cancelled", utcnow()
-    elif job.submission_id and platform.launcher is not None:
-        try:
-            platform.launcher.stop(job.submission_id)
-        except Exception as error:
-            raise Unavailable(f"could not stop job {job_id} in Ray: {error}") from error
-        job.status, job.finished_at = "cancelled", utcnow()
-    job.progress = {**job.progress, "stage": job.status if job.status == "cancelled" else "cancelling"}
-    session.add(job)
+    JobLifecycle(platform).cancel(session, job)
     return job
 
 

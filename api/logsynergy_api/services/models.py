@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlmodel import Session, col, func, select
 
 from logsynergy_api.errors import NotFound
 from logsynergy_api.models import Job, ModelVersion, System
+from logsynergy_contracts import JobSucceeded, json_values
 
 
 def list_models(session: Session, system: System) -> list[ModelVersion]:
@@ -15,21 +14,25 @@ def list_models(session: Session, system: System) -> list[ModelVersion]:
     return list(session.exec(query.order_by(col(ModelVersion.version).desc())))
 
 
-def register(session: Session, system: System, job: Job, result: dict[str, Any]) -> ModelVersion:
-    """A succeeded job's artifact becomes the system's next version (active unless promotion is manual)."""
+def register(session: Session, system: System, job: Job, result: JobSucceeded) -> ModelVersion:
+    """A succeeded job's artifact becomes the system's next version (active unless promotion is manual).
+    A job registers one version: registering it again returns that version."""
+    query = select(ModelVersion).where(ModelVersion.system_id == system.id, ModelVersion.job_id == job.id)
+    registered = session.exec(query).first()
+    if registered is not None:
+        return registered
     last = session.exec(
         select(func.max(ModelVersion.version)).where(ModelVersion.system_id == system.id)
     ).one()
-    metrics = dict(result.get("metrics") or {})
     model = ModelVersion(
         tenant_id=system.tenant_id,
         system_id=system.id,
         version=(last or 0) + 1,
         job_id=job.id,
-        artifact_key=str(result["artifact_prefix"]),
-        sources=list(result.get("sources") or job.sources),
-        metrics=metrics,
-        threshold=result.get("threshold", metrics.get("threshold")),
+        artifact_key=result.artifact_prefix,
+        sources=list(result.metrics.sources),
+        metrics=json_values(result.metrics),
+        threshold=result.metrics.threshold,
     )
     session.add(model)
     if system.auto_activate:

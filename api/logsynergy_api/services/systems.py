@@ -9,6 +9,7 @@ from logsynergy.loaders import FORMATS
 from logsynergy_api.errors import Conflict, NotFound
 from logsynergy_api.models import AlertHook, Dataset, Interpretation, Job, ModelVersion, System, Tenant
 from logsynergy_api.services.tenants import check_name
+from logsynergy_contracts import JobStatus
 
 ROLES = ("source", "target")
 
@@ -62,7 +63,9 @@ def delete_system(session: Session, tenant: Tenant, name: str) -> list[str]:
     returns the object-store prefixes to remove once the deletion is committed."""
     system = get_system(session, tenant, name)
     busy = session.exec(
-        select(Job).where(Job.system_id == system.id, col(Job.status).in_(("queued", "running")))
+        select(Job).where(
+            Job.system_id == system.id, col(Job.status).in_((JobStatus.QUEUED, JobStatus.RUNNING))
+        )
     ).first()
     if busy is not None:
         raise Conflict(f"system {name!r} has job {busy.id} {busy.status}; cancel it first")

@@ -9,10 +9,10 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 
 from logsynergy.baselines.result import BaselineResult
-from logsynergy.fit import overlap_gap, split_target
 from logsynergy.metrics import best_threshold, prf
 from logsynergy.options import TrainOptions
 from logsynergy.prepare import PreparedSystem
+from logsynergy.training_sets import overlap_gap, split_target
 from logsynergy.windows import Window
 
 

@@ -42,17 +42,18 @@ from torch import nn
 from logsynergy.baselines.result import BaselineResult
 from logsynergy.embedding import SentenceEmbedder
 from logsynergy.errors import InputError
-from logsynergy.fit import balance_systems, overlap_gap, split_target, template_sentence
+from logsynergy.event_table import template_sentence
 from logsynergy.metrics import best_threshold, prf
+from logsynergy.model import model_config
 from logsynergy.options import DEFAULT_RUNTIME, Runtime, TrainOptions
 from logsynergy.prepare import PreparedSystem
 from logsynergy.training import pick_device, seed_everything
+from logsynergy.training_sets import balance_systems, overlap_gap, split_target
 from logsynergy.windowset import WindowSet, collapse
 
 MAX_EVENTS = 64
 BATCH_SIZE = 64
 LR = 1e-3
-MIN_STEPS = 300
 
 
 class LogTransferNet(nn.Module):
@@ -106,7 +107,7 @@ def train_phase(
     *,
     epochs: int,
     seed: int,
-    min_steps: int = MIN_STEPS,
+    min_steps: int,
 ) -> PhaseResult:
     """Adam on `parameters` only (the rest of `net` stays as it is) with weighted BCE-with-logits; with
     `val`, keep the epoch of best validation F1 and its threshold."""
@@ -174,17 +175,20 @@ def fit_logtransfer(
     epochs: int = 10,
     hidden: int = 128,
     fc: int = 192,
-    min_steps: int = MIN_STEPS,
+    min_steps: int | None = None,
     keep_model: bool = False,
     runtime: Runtime = DEFAULT_RUNTIME,
 ) -> BaselineResult:
     """Train LogTransfer for `target` from `sources`; metrics on the target's test windows (see the module
-    docstring). `keep_model` puts the target net and the fully connected layers' weights after the source
-    phase into `extra` (as "model" and "source_head"), for inspection."""
+    docstring). `min_steps`: by default the options' model's (`model_config`). `keep_model` puts the
+    target net and the fully connected layers' weights after the source phase into `extra` (as "model"
+    and "source_head"), for inspection."""
     started = time.perf_counter()
     if not sources:
         raise InputError("LogTransfer needs at least one labelled source system")
     seed_everything(options.seed)
+    if min_steps is None:
+        min_steps = model_config(options.preset, **options.overrides).min_steps
     device = pick_device(runtime.device or "cpu")
     systems = [*sources, target]
     rows: list[dict[str, int]] = []

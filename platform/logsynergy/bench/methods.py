@@ -4,17 +4,33 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from logsynergy.baselines.classical import fit_classical
 from logsynergy.baselines.logtransfer import fit_logtransfer
 from logsynergy.embedding import SentenceEmbedder
-from logsynergy.fit import fit
+from logsynergy.fit import FitResult, fit
 from logsynergy.interpret import InterpretationStore, OfflineInterpreter
-from logsynergy.options import TrainOptions
+from logsynergy.model import model_config
+from logsynergy.options import Runtime, TrainOptions
 from logsynergy.prepare import PreparedSystem
 
 Result = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Trial:
+    """One cell of the benchmark: a target, its sources, the options (budget, seed) and the runtime."""
+
+    target: PreparedSystem
+    sources: Sequence[PreparedSystem]
+    embedder: SentenceEmbedder
+    options: TrainOptions
+    runtime: Runtime
+
+
+Method = Callable[[Trial], Result]
 
 
 def with_offline_lei(system: PreparedSystem) -> PreparedSystem:
@@ -24,66 +40,47 @@ def with_offline_lei(system: PreparedSystem) -> PreparedSystem:
     return dataclasses.replace(system, store=store)
 
 
-def _logsynergy(**changes: Any) -> Callable[..., Result]:
-    def run(
-        target: PreparedSystem,
-        sources: Sequence[PreparedSystem],
-        embedder: SentenceEmbedder,
-        options: TrainOptions,
-    ) -> Result:
-        result = fit(target, sources, embedder, options.model_copy(update=changes))
-        return {**result.metrics, "detector": result.detector}
+def _fitted(result: FitResult) -> Result:
+    return {**result.metrics.model_dump(), "detector": result.detector}
+
+
+def _logsynergy(**changes: Any) -> Method:
+    def run(trial: Trial) -> Result:
+        options = trial.options.model_copy(update=changes)
+        return _fitted(fit(trial.target, trial.sources, trial.embedder, options, runtime=trial.runtime))
 
     return run
 
 
-def _target_only(
-    target: PreparedSystem,
-    sources: Sequence[PreparedSystem],
-    embedder: SentenceEmbedder,
-    options: TrainOptions,
-) -> Result:
-    result = fit(target, [], embedder, options)
-    return {**result.metrics, "detector": result.detector}
+def _target_only(trial: Trial) -> Result:
+    return _fitted(fit(trial.target, [], trial.embedder, trial.options, runtime=trial.runtime))
 
 
-def _offline_lei(
-    target: PreparedSystem,
-    sources: Sequence[PreparedSystem],
-    embedder: SentenceEmbedder,
-    options: TrainOptions,
-) -> Result:
-    result = fit(with_offline_lei(target), [with_offline_lei(s) for s in sources], embedder, options)
-    return {**result.metrics, "detector": result.detector}
+def _offline_lei(trial: Trial) -> Result:
+    target, sources = with_offline_lei(trial.target), [with_offline_lei(s) for s in trial.sources]
+    return _fitted(fit(target, sources, trial.embedder, trial.options, runtime=trial.runtime))
 
 
-def _logtransfer(
-    target: PreparedSystem,
-    sources: Sequence[PreparedSystem],
-    embedder: SentenceEmbedder,
-    options: TrainOptions,
-) -> Result:
+def _logtransfer(trial: Trial) -> Result:
+    options = trial.options
+    schedule = model_config(options.preset, epochs=options.epochs, **options.overrides)
     result = fit_logtransfer(
-        target,
-        sources,
-        embedder,
+        trial.target,
+        trial.sources,
+        trial.embedder,
         options,
-        epochs=options.epochs or 10,
-        min_steps=int(options.overrides.get("min_steps", 300)),
+        epochs=schedule.epochs,
+        min_steps=schedule.min_steps,
+        runtime=trial.runtime,
     )
-    return {**dataclasses.asdict(result)}
+    return dataclasses.asdict(result)
 
 
-def _classical(
-    target: PreparedSystem,
-    sources: Sequence[PreparedSystem],
-    embedder: SentenceEmbedder,
-    options: TrainOptions,
-) -> Result:
-    return {**dataclasses.asdict(fit_classical(target, options))}
+def _classical(trial: Trial) -> Result:
+    return dataclasses.asdict(fit_classical(trial.target, trial.options))
 
 
-RUNNERS: dict[str, Callable[..., Result]] = {
+RUNNERS: dict[str, Method] = {
     "logsynergy": _logsynergy(),
     "logsynergy-no-lei": _logsynergy(use_lei=False),
     "logsynergy-no-sufe": _logsynergy(use_sufe=False),
@@ -97,12 +94,6 @@ RUNNERS: dict[str, Callable[..., Result]] = {
 }
 
 
-def run_method(
-    method: str,
-    target: PreparedSystem,
-    sources: Sequence[PreparedSystem],
-    embedder: SentenceEmbedder,
-    options: TrainOptions,
-) -> Result:
+def run_method(method: str, trial: Trial) -> Result:
     """Train and evaluate one method; the result carries precision, recall, f1 and train_seconds."""
-    return RUNNERS[method](target, sources, embedder, options)
+    return RUNNERS[method](trial)

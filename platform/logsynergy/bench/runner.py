@@ -13,19 +13,22 @@ from pathlib import Path
 from typing import Any
 
 from logsynergy.bench.config import BenchConfig
-from logsynergy.bench.methods import run_method
+from logsynergy.bench.methods import Trial, run_method
 from logsynergy.bench.plots import plot_experiment
 from logsynergy.bench.throughput import throughput
 from logsynergy.embedding import SentenceEmbedder
 from logsynergy.interpret import make_interpreter
-from logsynergy.options import TrainOptions
+from logsynergy.options import Runtime, TrainOptions
 from logsynergy.prepare import PreparedSystem, prepare_system
 
 Say = Callable[[str], None]
 FIELDS = ("precision", "recall", "f1", "train_seconds")
+QUIET = Runtime(show_bars=False)  # the default device; no progress bars among the bench's lines
 
 
-def run_bench(config: BenchConfig, out: Path, *, say: Say = print) -> dict[str, Any]:
+def run_bench(
+    config: BenchConfig, out: Path, *, say: Say = print, runtime: Runtime = QUIET
+) -> dict[str, Any]:
     """Run every (experiment, labelled size, seed, method); write results.json, results.md and plots."""
     out.mkdir(parents=True, exist_ok=True)
     interpreter, embedder = make_interpreter(), SentenceEmbedder()
@@ -48,9 +51,10 @@ def run_bench(config: BenchConfig, out: Path, *, say: Say = print) -> dict[str, 
                     epochs=config.epochs,
                     overrides=dict(config.model or {}),
                 )
+                trial = Trial(target, sources, embedder, options, runtime)
                 for method in config.methods:
                     t = time.perf_counter()
-                    result = run_method(method, target, sources, embedder, options)
+                    result = run_method(method, trial)
                     row = {
                         "experiment": experiment.name,
                         "target": experiment.target,

@@ -29,22 +29,7 @@ def build_app(args: ServeArgs) -> serve.Application:
         ray_actor_options={"num_cpus": args.pool_num_cpus},
         max_ongoing_requests=args.pool_max_ongoing,
         **_scaling(args.pool_autoscaling),
-    ).bind(
-        max_models=args.max_models_per_replica,
-        max_batch_size=args.max_batch_size,
-        batch_wait_timeout_s=args.batch_wait_timeout_s,
-        stream_ttl_s=args.stream_ttl_s,
-        torch_threads=args.torch_threads,
-        score_precision=args.score_precision,
-    )
+    ).bind(args)
     return DetectIngress.options(
         ray_actor_options={"num_cpus": args.ingress_num_cpus}, **_scaling(args.ingress_replicas)
-    ).bind(
-        pool,
-        routes_ttl_s=args.routes_ttl_s,
-        hook_timeout_s=args.hook_timeout_s,
-        hook_retries=args.hook_retries,
-        hook_dedup_s=args.hook_dedup_s,
-        max_body_bytes=args.max_body_bytes,
-        max_lines=args.max_lines,
-    )
+    ).bind(pool, args)

@@ -27,6 +27,7 @@ from ray.serve.handle import DeploymentHandle
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from logsynergy.store import make_store, store_from_env
+from logsynergy_workers.serving.args import ServeArgs
 from logsynergy_workers.serving.hooks import HookSender
 from logsynergy_workers.serving.routes import (
     BadRequest,
@@ -145,20 +146,13 @@ def bearer_key(request: Request) -> str | None:
 class DetectIngress:
     """Authenticates, resolves the model version, forwards to `ModelPool`, fires alert hooks."""
 
-    def __init__(
-        self,
-        pool: DeploymentHandle,
-        routes_ttl_s: float = 1.0,
-        hook_timeout_s: float = 5.0,
-        hook_retries: int = 3,
-        hook_dedup_s: float = 300.0,
-        max_body_bytes: int = 32 << 20,
-        max_lines: int = 200_000,
-    ) -> None:
+    def __init__(self, pool: DeploymentHandle, args: ServeArgs) -> None:
         self._pool = pool
-        self._routes = RoutesCache(make_store(store_from_env()), ttl_s=routes_ttl_s)
-        self._hooks = HookSender(timeout_s=hook_timeout_s, retries=hook_retries, dedup_s=hook_dedup_s)
-        self._max_bytes, self._max_lines = max_body_bytes, max_lines
+        self._routes = RoutesCache(make_store(store_from_env()), ttl_s=args.routes_ttl_s)
+        self._hooks = HookSender(
+            timeout_s=args.hook_timeout_s, retries=args.hook_retries, dedup_s=args.hook_dedup_s
+        )
+        self._max_bytes, self._max_lines = args.max_body_bytes, args.max_lines
         self._stats: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
 
     async def _read(self, request: Request) -> bytes:

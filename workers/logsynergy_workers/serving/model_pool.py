@@ -32,6 +32,7 @@ from logsynergy.errors import ArtifactError, InputError, LogSynergyError, Object
 from logsynergy.loaders.lines import records_from_lines
 from logsynergy.records import LogRecord
 from logsynergy.store import make_store, store_from_env
+from logsynergy_workers.serving.args import ServeArgs
 from logsynergy_workers.serving.routes import BadRequest, ModelUnavailable, ServingError
 from logsynergy_workers.serving.streams import StreamTable, score_stream
 
@@ -101,32 +102,24 @@ def rendered(result: dict[str, Any], keep_reports: bool) -> dict[str, Any]:
 class ModelPool:
     """Detectors of many systems, loaded on demand and evicted least-recently-used."""
 
-    def __init__(
-        self,
-        max_models: int = 64,
-        max_batch_size: int = 16,
-        batch_wait_timeout_s: float = 0.002,
-        stream_ttl_s: float = 300.0,
-        torch_threads: int = 1,
-        score_precision: str = "float32",
-    ) -> None:
+    def __init__(self, args: ServeArgs) -> None:
         import torch
 
-        torch.set_num_threads(max(1, torch_threads))
+        torch.set_num_threads(max(1, args.torch_threads))
         self._store = make_store(store_from_env())
         self._cache_root = Path(os.environ.get(CACHE_ENV) or tempfile.gettempdir()) / "logsynergy-models"
-        self._precision = score_precision
+        self._precision = args.score_precision
         self._prefixes: dict[str, str] = {}
         self._embedders: dict[str, SentenceEmbedder] = {}
-        self._streams = StreamTable(ttl_s=stream_ttl_s)
+        self._streams = StreamTable(ttl_s=args.stream_ttl_s)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="score")
-        self._score_group.set_max_batch_size(max_batch_size)
-        self._score_group.set_batch_wait_timeout_s(batch_wait_timeout_s)
+        self._score_group.set_max_batch_size(args.max_batch_size)
+        self._score_group.set_batch_wait_timeout_s(args.batch_wait_timeout_s)
 
         async def load_model(model_id: str) -> Detector:
             return await self._load(model_id)
 
-        self._model = serve.multiplexed(max_num_models_per_replica=max_models)(load_model)
+        self._model = serve.multiplexed(max_num_models_per_replica=args.max_models_per_replica)(load_model)
         tags = ("model",)
         self._m_lines = Counter("logsynergy_detect_lines", "lines scored", tag_keys=tags)
         self._m_windows = Counter("logsynergy_detect_windows", "windows answered", tag_keys=tags)

@@ -8,17 +8,16 @@ one (every key is unknown); a table that cannot be read keeps the last good copy
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from logsynergy.errors import InputError, LogSynergyError, ObjectNotFound, StoreError
+from logsynergy.errors import ConfigError, InputError, LogSynergyError, ObjectNotFound, StoreError
 from logsynergy.store import ObjectStore
+from logsynergy_contracts import ROUTES_KEY, RoutingDocument, hash_key, system_key
 
-ROUTES_KEY = "routing/routes.json"
 log = logging.getLogger(__name__)
 
 
@@ -65,11 +64,6 @@ class RoutingUnavailable(ServingError):
     status, code = 503, "routing_unavailable"
 
 
-def hash_key(api_key: str) -> str:
-    """The sha256 hex digest under which routes.json lists an API key."""
-    return hashlib.sha256(api_key.encode("utf-8")).hexdigest()
-
-
 def model_id(tenant: str, system: str, version: str) -> str:
     return f"{tenant}/{system}:{version}"
 
@@ -91,57 +85,52 @@ class Route:
 
 @dataclass(frozen=True)
 class RoutingTable:
-    revision: int = 0
-    keys: Mapping[str, str] = field(default_factory=dict)
-    systems: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """The routing document in service, with the lookups a request needs."""
+
+    document: RoutingDocument = field(default_factory=RoutingDocument)
+    broken: dict[str, str] = field(default_factory=dict)  # systems left out, with the reason
+
+    @property
+    def revision(self) -> int:
+        return self.document.revision
 
     @classmethod
     def parse(cls, data: Any) -> RoutingTable:
-        """Validate the top-level shape; a malformed system entry only breaks that system."""
-        if not isinstance(data, Mapping):
-            raise StoreError(f"{ROUTES_KEY} is not a JSON object")
-        keys, systems = data.get("keys") or {}, data.get("systems") or {}
-        if not isinstance(keys, Mapping) or not isinstance(systems, Mapping):
-            raise StoreError(f"{ROUTES_KEY}: 'keys' and 'systems' must be JSON objects")
-        revision = data.get("revision", 0)
-        return cls(
-            revision if isinstance(revision, int) else 0,
-            {str(k).lower(): str(v) for k, v in keys.items()},
-            {str(k): v for k, v in systems.items() if isinstance(v, Mapping)},
-        )
+        """Validate routes.json (StoreError when its top level is malformed); a malformed system entry
+        only breaks that system: it is left out (unknown to requests) and listed in `broken`."""
+        try:
+            return cls(*RoutingDocument.parse(data))
+        except ConfigError as error:
+            raise StoreError(str(error)) from None
 
     def tenant_for(self, api_key: str | None) -> str:
         """The tenant of an API key; Unauthorized when it is missing or unknown."""
         if not api_key:
             raise Unauthorized("missing API key: send 'Authorization: Bearer <key>'")
-        tenant = self.keys.get(hash_key(api_key))
+        tenant = self.document.keys.get(hash_key(api_key))
         if tenant is None:
             raise Unauthorized("unknown API key")
         return tenant
 
     def resolve(self, tenant: str, system: str, version: str | None = None) -> Route:
         """The route of `tenant/system` at `version` (default: the active version)."""
-        entry = self.systems.get(f"{tenant}/{system}")
+        entry = self.document.systems.get(system_key(tenant, system))
         if entry is None:
             raise UnknownSystem(f"system {system!r} is not registered for tenant {tenant!r}")
-        versions = entry.get("versions")
-        versions = versions if isinstance(versions, Mapping) else {}
-        hooks = entry.get("hooks")
-        hooks = tuple(h for h in hooks if isinstance(h, str)) if isinstance(hooks, list) else ()
+        versions = entry.versions
         if version is None:
-            active = entry.get("active")
-            if active in (None, ""):
+            if not entry.active:
                 raise NoActiveVersion(f"system {system!r} has no active model version (activate one)")
-            version = str(active)
+            version = entry.active
             if version not in versions:
                 raise NoActiveVersion(f"system {system!r}: active version {version!r} has no model artifact")
         elif version not in versions:
             known = ", ".join(sorted(versions)) or "none"
             raise UnknownVersion(f"system {system!r} has no model version {version!r} (known: {known})")
         prefix = versions[version]
-        if not isinstance(prefix, str) or not prefix:
+        if not prefix:
             raise NoActiveVersion(f"system {system!r}: version {version!r} has no artifact prefix")
-        return Route(tenant, system, version, prefix, hooks)
+        return Route(tenant, system, version, prefix, tuple(entry.hooks))
 
 
 class RoutesCache:
@@ -167,7 +156,11 @@ class RoutesCache:
 
     def _refresh(self) -> RoutingTable:
         try:
-            self._table = self._read()
+            table = self._read()
+            if table.broken and (self._table is None or self._table.revision != table.revision):
+                for name, why in table.broken.items():
+                    log.warning("routes revision %s: system %s left out: %s", table.revision, name, why)
+            self._table = table
         except StoreError as exc:
             if self._table is None:
                 raise RoutingUnavailable(f"cannot read the routing table: {exc}") from exc

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from logsynergy.cli import add_core_commands, console, new_app, out, run
-from logsynergy.options import DEFAULT_BASICS
+from logsynergy.options import DEFAULT_OPTIONS
 from logsynergy_api.client import PlatformClient
 
 # The core commands, except its in-process `demo`: `demo` here is the whole platform (--in-process runs
@@ -152,7 +152,7 @@ def onboard(
     sources: Annotated[str | None, typer.Option(help="comma-separated sources (default: automatic)")] = None,
     target_labelled: Annotated[
         int, typer.Option(help="labelled windows to use; 0 for none")
-    ] = DEFAULT_BASICS.target_labelled,
+    ] = DEFAULT_OPTIONS.target_labelled,
     wait: Annotated[bool, typer.Option(help="follow the job to its end")] = True,
     url: Url = None,
     key: Key = None,
@@ -194,8 +194,8 @@ def jobs_list(status: Annotated[str | None, typer.Option()] = None, url: Url = N
 def jobs_create(
     target: str,
     sources: Annotated[str | None, typer.Option(help="comma-separated (default: automatic)")] = None,
-    target_labelled: Annotated[int, typer.Option()] = DEFAULT_BASICS.target_labelled,
-    preset: Annotated[str, typer.Option()] = DEFAULT_BASICS.preset,
+    target_labelled: Annotated[int, typer.Option()] = DEFAULT_OPTIONS.target_labelled,
+    preset: Annotated[str, typer.Option()] = DEFAULT_OPTIONS.preset,
     priority: Annotated[int, typer.Option()] = 0,
     wait: Annotated[bool, typer.Option(help="follow the job to its end")] = False,
     url: Url = None,

@@ -203,7 +203,7 @@ def run_platform_demo(
             onboard(client, specs[name], "source", specs[name].path, say)
         onboard(client, target, "target", onboarding_part, say)
         requested = time.monotonic()
-        job = client.create_job(target_name, sources=source_names, target_labelled=5000)
+        job = client.create_job(target_name, sources=source_names)
         say(
             f"\nTraining job {job['id']} queued (sources {', '.join(job['sources'])}); "
             "it shows in Ray's dashboard too."

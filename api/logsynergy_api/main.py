@@ -10,8 +10,10 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlmodel import Session
 
+from logsynergy_api.cleanup import clean_leftovers
 from logsynergy_api.context import Platform
 from logsynergy_api.errors import error_body, install_error_handlers
+from logsynergy_api.limits import BodyLimit
 from logsynergy_api.routes import health, hooks, interpretations, jobs, models, systems, tenants
 from logsynergy_api.scheduler import Scheduler
 from logsynergy_api.services.routing import publish_routes
@@ -26,14 +28,14 @@ manage model versions. Every request carries `Authorization: Bearer <key>`."""
 def bootstrap(platform: Platform) -> str | None:
     """Create the admin tenant (returns a generated admin key, to print once) and publish the routes.
 
-    Unlike the routes' `commit_and_publish`, this publishes before committing: should publishing fail, a
-    generated key is rolled back rather than stored without ever being printed."""
+    Unlike the routes' `commit_and_publish`, this publishes in the transaction that creates the admin
+    (`publish_routes` commits it): should publishing fail, a generated key is rolled back rather than
+    stored without ever being printed."""
     key = platform.settings.bootstrap_api_key
     with Session(platform.engine, expire_on_commit=False) as session:
         generated = ensure_admin(session, key.get_secret_value() if key else None)
         session.flush()
         publish_routes(session, platform.store)
-        session.commit()
     return generated
 
 
@@ -42,6 +44,7 @@ def create_app(platform: Platform, *, run_scheduler: bool = True) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        clean_leftovers(platform)
         scheduler = None
         if run_scheduler and platform.launcher is not None:
             scheduler = Scheduler(platform)
@@ -65,6 +68,8 @@ def create_app(platform: Platform, *, run_scheduler: bool = True) -> FastAPI:
             message = f"request body of {int(length)} bytes is over the limit of {limit} bytes"
             return JSONResponse(error_body("payload_too_large", message), status_code=413)
         return await call_next(request)
+
+    app.add_middleware(BodyLimit, max_bytes=limit)  # counts streamed bodies too (no Content-Length)
 
     for module in (health, tenants, systems, interpretations, jobs, models, hooks):
         app.include_router(module.router)

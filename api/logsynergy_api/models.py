@@ -15,6 +15,7 @@ from sqlmodel import Field, SQLModel
 from sqlmodel.sql.sqltypes import AutoString
 
 from logsynergy_contracts import JobStatus
+from logsynergy_contracts.hook_urls import MAX_URL_LENGTH
 
 
 def utcnow() -> datetime:
@@ -39,7 +40,8 @@ class Tenant(TenantBase, table=True):
 
 
 class ApiKey(SQLModel, table=True):
-    """Only its hash is stored; the API never returns a key after creating it."""
+    """Only its digest and a label derived from the digest (`security.key_id`) are stored; the API never
+    returns a key after creating it."""
 
     id: int | None = Field(default=None, primary_key=True)
     tenant_id: int = Field(foreign_key="tenant.id", index=True)
@@ -155,8 +157,16 @@ class ModelVersion(ModelVersionBase, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
+class RoutingState(SQLModel, table=True):
+    """One row (id 1): the revision of the published routing table. Publishers lock it while they rebuild
+    and write the table, so that publications are ordered, across processes too."""
+
+    id: int = Field(default=1, primary_key=True)
+    revision: int = 0
+
+
 class AlertHookBase(SQLModel):
-    url: str = Field(max_length=2000, schema_extra={"pattern": r"^https?://"})
+    url: str = Field(max_length=MAX_URL_LENGTH, schema_extra={"pattern": r"^https?://"})
 
 
 class AlertHook(AlertHookBase, table=True):

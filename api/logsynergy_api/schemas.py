@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import inspect
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from fastapi import Path
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 from sqlmodel import SQLModel
 from sqlmodel.main import SQLModelConfig
 
@@ -15,13 +16,25 @@ from logsynergy.options import TrainingBasics, TrainingTuning
 from logsynergy_api.models import (
     AlertHookBase,
     DatasetBase,
+    Interpretation,
     InterpretationBase,
     JobBase,
     ModelVersionBase,
     SystemBase,
     TenantBase,
 )
+from logsynergy_api.services.tenants import NAME
 from logsynergy_contracts import JobStatus
+
+# The rule `services.tenants.check_name` enforces (with its own message), stated in the schema (where a
+# pattern matches anywhere unless anchored).
+NAME_RULE: dict[str, Any] = {"pattern": f"^{NAME.pattern}$", "minLength": 1, "maxLength": 63}
+Name = Annotated[str, Field(json_schema_extra=NAME_RULE)]
+# a path's name is documented, not validated: a name that breaks the rule names nothing (404)
+NamePath = Annotated[str, Path(json_schema_extra=NAME_RULE)]
+MAX_ROW_ID = 2**63 - 1  # the largest integer key any supported database holds
+RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
+MAX_PRIORITY = 10**6
 
 # what a request may send, not what a response reports; a stored row always has every field
 REQUEST_KEYWORDS = (
@@ -65,7 +78,7 @@ class Public(SQLModel):
 
 
 class TenantCreate(TenantBase, Body):
-    pass
+    name: Name
 
 
 class TenantCreated(TenantBase, Public):
@@ -73,6 +86,7 @@ class TenantCreated(TenantBase, Public):
 
 
 class SystemCreate(SystemBase, Body):
+    name: Name
     role: Literal["source", "target"] = "target"
 
 
@@ -94,6 +108,26 @@ class InterpretationEdit(Body):
     interpretation: str
 
 
+def _column_length(column: str) -> int:
+    length: int = Interpretation.__table__.c[column].type.length  # type: ignore[attr-defined]
+    return length
+
+
+class InterpretationRecord(BaseModel):
+    """One line of an interpretations import: the export's shape, bounded as the columns are."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    template: str = Field(min_length=1)
+    interpretation: str = Field(min_length=1)
+    template_id: str | None = Field(
+        default=None, min_length=1, max_length=_column_length("template_id"), description="default: hashed"
+    )
+    example: str = ""
+    provider: str | None = Field(default=None, max_length=_column_length("provider"))
+    reviewed: StrictBool = False
+
+
 class ImportSummary(BaseModel):
     written: int
     kept_reviewed: int
@@ -103,9 +137,9 @@ class JobCreate(TrainingBasics):
     """A training job: preset, seed and target_labelled at the top level (`TrainingBasics`), the
     advanced options under `options` (`TrainingTuning`); the same models the job spec carries."""
 
-    target: str
-    sources: list[str] | None = Field(default=None, description="default: chosen by template similarity")
-    priority: int = Field(default=0, description="higher runs first")
+    target: Name
+    sources: list[Name] | None = Field(default=None, description="default: chosen by template similarity")
+    priority: int = Field(default=0, ge=-MAX_PRIORITY, le=MAX_PRIORITY, description="higher runs first")
     options: TrainingTuning = Field(
         default_factory=TrainingTuning, description="advanced training options, e.g. epochs"
     )

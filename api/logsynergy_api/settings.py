@@ -6,10 +6,14 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from logsynergy.store import StoreConfig
+from logsynergy_api.security import check_chosen_key
+from logsynergy_contracts import ALLOW_PRIVATE_ENV, AllowList
+
+EXPANSION = 4  # default decompressed-size limit of an upload, as a multiple of the upload limit
 
 
 class Settings(BaseSettings):
@@ -37,17 +41,47 @@ class Settings(BaseSettings):
         default=True,
         description="local platform: the ingress replica itself serves SERVE_PORT (no proxy hop)",
     )
-    bootstrap_api_key: SecretStr | None = None
+    bootstrap_api_key: SecretStr | None = Field(
+        default=None, description="the admin key (at least 24 varied characters); generated if unset"
+    )
+    hook_allow_private: str = Field(
+        default="",
+        description="hosts, addresses or CIDR networks (comma-separated) that alert hooks may reach "
+        "although they are not public",
+    )
     max_running_jobs: int | None = Field(default=None, ge=1, description="default: the cluster's CPUs")
     max_attempts: int = Field(default=3, ge=1)
     retry_backoff_s: float = Field(default=5.0, ge=0)
     scheduler_interval_s: float = Field(default=1.0, gt=0)
     max_upload_mb: float = Field(default=512.0, gt=0)
+    max_import_mb: float = Field(default=20.0, gt=0, description="largest interpretations import")
+    max_upload_expanded_mb: float | None = Field(
+        default=None, gt=0, description=f"decompressed size of an upload; default {EXPANSION} × MAX_UPLOAD_MB"
+    )
+    max_upload_lines: int = Field(default=5_000_000, ge=1, description="lines of an upload, blank ones too")
     train_use_gpu: bool = Field(default=False, description="train on a GPU worker of the Ray cluster")
     worker_python: str | None = Field(default=None, description="python of the Ray job entrypoint")
     llm_base_url: str | None = None
     llm_model: str | None = None
     llm_api_key: SecretStr | None = None
+
+    @field_validator("bootstrap_api_key")
+    @classmethod
+    def _strong_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            check_chosen_key(value.get_secret_value(), "LOGSYNERGY_BOOTSTRAP_API_KEY")
+        return value
+
+    @field_validator("hook_allow_private")
+    @classmethod
+    def _allow_list(cls, value: str) -> str:
+        AllowList.parse(value)  # HookUrlError (a ValueError) names a malformed entry
+        return value
+
+    @property
+    def hook_allow(self) -> AllowList:
+        """The private hook targets allowed (`hook_allow_private` parsed)."""
+        return AllowList.parse(self.hook_allow_private)
 
     @property
     def resolved_database_url(self) -> str:
@@ -73,6 +107,17 @@ class Settings(BaseSettings):
         return int(self.max_upload_mb * 1024 * 1024)
 
     @property
+    def max_import_bytes(self) -> int:
+        return int(self.max_import_mb * 1024 * 1024)
+
+    @property
+    def max_upload_expanded_bytes(self) -> int:
+        """How large an upload may become once decompressed (a plain-text upload is its own size)."""
+        if self.max_upload_expanded_mb is None:
+            return EXPANSION * self.max_upload_bytes
+        return int(self.max_upload_expanded_mb * 1024 * 1024)
+
+    @property
     def dashboard_url(self) -> str:
         return self.ray_address or f"http://127.0.0.1:{self.dashboard_port}"
 
@@ -92,8 +137,11 @@ class Settings(BaseSettings):
         return env
 
     def worker_env(self) -> dict[str, str]:
-        """What a training job or serving replica needs: the store, the LLM, offline model loading."""
+        """What a training job or serving replica needs: the store, the LLM, offline model loading, the
+        hook allow-list."""
         env = {**self.store_config.to_env(), **self.llm_env(), "HF_HUB_OFFLINE": "1"}
+        if self.hook_allow_private:
+            env[ALLOW_PRIVATE_ENV] = self.hook_allow_private
         for name in ("OMP_NUM_THREADS", "LOGSYNERGY_DATASETS"):
             if name in os.environ:
                 env[name] = os.environ[name]

@@ -2,6 +2,7 @@
 job's spec, progress and result (control plane ↔ training worker) and the serving routing table
 (control plane → detection endpoint). Shapes are documented in docs/internals.md."""
 
+from logsynergy_contracts.hook_urls import ALLOW_PRIVATE_ENV, AllowList, HookUrlError, check_hook_url
 from logsynergy_contracts.jobs import (
     WORKER_STAGES,
     DatasetKeys,
@@ -21,9 +22,12 @@ from logsynergy_contracts.jobs import (
 from logsynergy_contracts.routing import ROUTES_KEY, RoutingDocument, SystemRoute, hash_key, system_key
 
 __all__ = [
+    "ALLOW_PRIVATE_ENV",
     "ROUTES_KEY",
     "WORKER_STAGES",
+    "AllowList",
     "DatasetKeys",
+    "HookUrlError",
     "JobFailed",
     "JobKeys",
     "JobProgress",
@@ -35,6 +39,7 @@ __all__ = [
     "SystemInput",
     "SystemRoute",
     "TrainJobSpec",
+    "check_hook_url",
     "hash_key",
     "json_values",
     "parse_result",

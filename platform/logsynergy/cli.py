@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 
 from logsynergy.errors import LogSynergyError
+from logsynergy.options import DEFAULT_OPTIONS
 
 interpretations_app = typer.Typer(
     no_args_is_help=True, help="Review, export and import event interpretations (LEI)."
@@ -36,11 +37,13 @@ def train(
     ] = None,
     target_labelled: Annotated[
         int, typer.Option(help="labelled target windows, from the earliest part")
-    ] = 5000,
-    source_windows: Annotated[int, typer.Option(help="windows per source system at most")] = 50000,
-    preset: Annotated[str, typer.Option(help="model preset: cpu or paper")] = "cpu",
+    ] = DEFAULT_OPTIONS.target_labelled,
+    source_windows: Annotated[
+        int, typer.Option(help="windows per source system at most")
+    ] = DEFAULT_OPTIONS.source_windows,
+    preset: Annotated[str, typer.Option(help="model preset: cpu or paper")] = DEFAULT_OPTIONS.preset,
     epochs: Annotated[int | None, typer.Option(help="override the preset's epochs")] = None,
-    seed: Annotated[int, typer.Option(help="random seed")] = 0,
+    seed: Annotated[int, typer.Option(help="random seed")] = DEFAULT_OPTIONS.seed,
     device: Annotated[
         str | None, typer.Option(help="torch device (default: cuda if present, else cpu)")
     ] = None,
@@ -151,7 +154,7 @@ def bench(
 def generate(
     out_dir: Annotated[Path, typer.Argument(help="directory for the synthetic systems and systems.yaml")],
     lines: Annotated[int, typer.Option(help="lines per system")] = 20000,
-    seed: Annotated[int, typer.Option(help="random seed")] = 0,
+    seed: Annotated[int, typer.Option(help="random seed")] = DEFAULT_OPTIONS.seed,
 ) -> None:
     """Write synthetic multi-system logs with injected faults, and their systems.yaml."""
     from logsynergy.synthetic import write_demo_systems

@@ -10,7 +10,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
 from logsynergy.errors import ConfigError
-from logsynergy.model.presets import PRESETS, ModelConfig
+from logsynergy.model.presets import DEFAULT_PRESET, PRESETS, ModelConfig
 
 # model settings fit() derives from the data and the options; `overrides` may not set them
 DERIVED_MODEL_SETTINGS = frozenset(
@@ -43,7 +43,7 @@ class _Options(BaseModel):
 class TrainingBasics(_Options):
     """The three choices every training run states: model preset, seed and target label budget."""
 
-    preset: PresetName = Field(default="cpu", description="model preset")
+    preset: PresetName = Field(default=DEFAULT_PRESET, description="model preset")
     seed: int = Field(default=0, ge=0, le=MAX_SEED, description="random seed")
     target_labelled: int = Field(
         default=5_000, ge=0, le=100_000_000, description="labelled target windows to train on; 0: none"
@@ -89,7 +89,7 @@ class TrainingTuning(_Options):
         except ConfigError as error:
             raise ValueError(str(error)) from None
         try:
-            checked = _MODEL_CONFIG.validate_python({**PRESETS["cpu"].to_dict(), **value})
+            checked = _MODEL_CONFIG.validate_python({**PRESETS[DEFAULT_PRESET].to_dict(), **value})
         except ValidationError as error:
             raise ValueError(describe_errors(error)) from None
         return {name: getattr(checked, name) for name in value}
@@ -135,4 +135,4 @@ class Runtime:
 
 
 DEFAULT_RUNTIME = Runtime()
-DEFAULT_BASICS = TrainingBasics()  # for command-line defaults
+DEFAULT_OPTIONS = TrainOptions()  # for command-line defaults

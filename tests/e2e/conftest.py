@@ -15,6 +15,7 @@ import pytest
 from helpers.detector_fixture import tiny_detector
 
 from logsynergy.store import LocalStore
+from logsynergy_contracts import ALLOW_PRIVATE_ENV
 from logsynergy_workers.serving.endpoint import direct_ingress_env, free_port
 from logsynergy_workers.serving.routes import ROUTES_KEY, hash_key
 
@@ -97,6 +98,7 @@ def serving(tiny_artifact: Path, tmp_path_factory: pytest.TempPathFactory) -> It
         "TOKENIZERS_PARALLELISM": "false",
         "LOGSYNERGY_STORE_URL": str(root / "store"),
         "LOGSYNERGY_SERVE_CACHE": str(root / "model-cache"),
+        ALLOW_PRIVATE_ENV: "127.0.0.1",  # the hook receivers of these tests listen on loopback
     }
     port = free_port()
     env.update(direct_ingress_env(port))

@@ -44,7 +44,7 @@ def _postgres_url() -> Iterator[str]:
 
 @pytest.fixture(params=["sqlite+local", "postgres+s3"])
 def api(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[RunningApi]:
-    overrides: dict = {"max_upload_mb": 1.0}
+    overrides: dict = {"max_upload_mb": 1.0, "hook_allow_private": "127.0.0.1"}  # hooks to loopback
     if request.param == "postgres+s3":
         store = request.getfixturevalue("s3_store_config")
         url_iter = _postgres_url()
@@ -239,6 +239,8 @@ def test_jobs_interpretations_models_hooks(api: RunningApi, logs: Path) -> None:
     hook = team.post("/v1/systems/payments/hooks", json={"url": "http://127.0.0.1:9/alerts"})
     assert hook.status_code == 201
     assert error_of(team.post("/v1/systems/payments/hooks", json={"url": "ftp://x"}), 422)
+    for refused in ("http://10.0.0.1/a", "http://[::1]:9/a", "http://127.0.0.1:9/a\r\nX-Injected: 1"):
+        assert "url:" in error_of(team.post("/v1/systems/payments/hooks", json={"url": refused}), 422)
     routes = api.platform.store.get_json(ROUTES_KEY)
     assert routes["systems"]["team-a/payments"] == {
         "active": None,

@@ -1,11 +1,11 @@
 """Liveness and Prometheus metrics."""
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, generate_latest
 from sqlalchemy import func, text
 from sqlmodel import select
 
-from logsynergy_api.deps import PlatformDep, SessionDep
+from logsynergy_api.deps import SessionDep
 from logsynergy_api.models import Dataset, Job, ModelVersion, System, Tenant
 from logsynergy_contracts import JobStatus
 
@@ -18,8 +18,17 @@ def healthz(session: SessionDep) -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/metrics")
-def metrics(session: SessionDep, platform: PlatformDep) -> Response:
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "Prometheus text format",
+            "content": {"text/plain": {"schema": {"type": "string"}}},
+        }
+    },
+)
+def metrics(session: SessionDep, request: Request) -> Response:
     """Counts of tenants, systems, datasets, models and jobs by status, for Prometheus."""
     registry = CollectorRegistry()
     objects = Gauge("logsynergy_objects", "rows by kind", ["kind"], registry=registry)
@@ -36,5 +45,5 @@ def metrics(session: SessionDep, platform: PlatformDep) -> Response:
     for status, count in session.exec(select(Job.status, func.count()).group_by(Job.status)):
         jobs.labels(status).set(count)
     up = Gauge("logsynergy_scheduler_up", "1 when this process runs the job scheduler", registry=registry)
-    up.set(1 if getattr(platform, "scheduler", None) else 0)
+    up.set(1 if getattr(request.app.state, "scheduler", None) is not None else 0)  # set by main's lifespan
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

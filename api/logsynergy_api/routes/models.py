@@ -3,16 +3,17 @@
 from fastapi import APIRouter
 
 from logsynergy_api.deps import PlatformDep, SessionDep, TenantDep
-from logsynergy_api.schemas import ModelPublic
+from logsynergy_api.errors import responses
+from logsynergy_api.schemas import ModelPublic, NamePath, RowId
 from logsynergy_api.services import models
 from logsynergy_api.services.routing import commit_and_publish
 from logsynergy_api.services.systems import get_system
 
-router = APIRouter(prefix="/v1/systems/{name}/models", tags=["models"])
+router = APIRouter(prefix="/v1/systems/{name}/models", tags=["models"], responses=responses(401, 404, 422))
 
 
 @router.get("", response_model=list[ModelPublic])
-def list_models(name: str, tenant: TenantDep, session: SessionDep) -> list[ModelPublic]:
+def list_models(name: NamePath, tenant: TenantDep, session: SessionDep) -> list[ModelPublic]:
     system = get_system(session, tenant, name)
     views = []
     for model in models.list_models(session, system):
@@ -22,9 +23,9 @@ def list_models(name: str, tenant: TenantDep, session: SessionDep) -> list[Model
     return views
 
 
-@router.post("/{version}/activate", response_model=ModelPublic)
+@router.post("/{version}/activate", response_model=ModelPublic, responses=responses(503))
 def activate(
-    name: str, version: int, tenant: TenantDep, session: SessionDep, platform: PlatformDep
+    name: NamePath, version: RowId, tenant: TenantDep, session: SessionDep, platform: PlatformDep
 ) -> ModelPublic:
     system = get_system(session, tenant, name)
     view = ModelPublic.model_validate(models.activate(session, system, version))

@@ -5,14 +5,15 @@ from typing import Annotated
 from fastapi import APIRouter, File, Response, UploadFile
 
 from logsynergy_api.deps import PlatformDep, SessionDep, TenantDep
-from logsynergy_api.schemas import DatasetPublic, SystemCreate, SystemPublic
+from logsynergy_api.errors import responses
+from logsynergy_api.schemas import DatasetPublic, NamePath, SystemCreate, SystemPublic
 from logsynergy_api.services import datasets, systems
 from logsynergy_api.services.routing import commit_and_publish
 
-router = APIRouter(prefix="/v1/systems", tags=["systems"])
+router = APIRouter(prefix="/v1/systems", tags=["systems"], responses=responses(401, 422))
 
 
-@router.post("", status_code=201, response_model=SystemPublic)
+@router.post("", status_code=201, response_model=SystemPublic, responses=responses(409, 413, 503))
 def create_system(
     body: SystemCreate, tenant: TenantDep, session: SessionDep, platform: PlatformDep
 ) -> object:
@@ -28,13 +29,13 @@ def list_systems(tenant: TenantDep, session: SessionDep) -> object:
     return systems.list_systems(session, tenant)
 
 
-@router.get("/{name}", response_model=SystemPublic)
-def get_system(name: str, tenant: TenantDep, session: SessionDep) -> object:
+@router.get("/{name}", response_model=SystemPublic, responses=responses(404))
+def get_system(name: NamePath, tenant: TenantDep, session: SessionDep) -> object:
     return systems.get_system(session, tenant, name)
 
 
-@router.delete("/{name}", status_code=204)
-def delete_system(name: str, tenant: TenantDep, session: SessionDep, platform: PlatformDep) -> Response:
+@router.delete("/{name}", status_code=204, responses=responses(404, 409, 503))
+def delete_system(name: NamePath, tenant: TenantDep, session: SessionDep, platform: PlatformDep) -> Response:
     prefixes = systems.delete_system(session, tenant, name)
     commit_and_publish(session, platform.store)
     for prefix in prefixes:
@@ -42,9 +43,11 @@ def delete_system(name: str, tenant: TenantDep, session: SessionDep, platform: P
     return Response(status_code=204)
 
 
-@router.post("/{name}/datasets", status_code=201, response_model=DatasetPublic)
+@router.post(
+    "/{name}/datasets", status_code=201, response_model=DatasetPublic, responses=responses(404, 413, 503)
+)
 def upload_dataset(
-    name: str,
+    name: NamePath,
     tenant: TenantDep,
     session: SessionDep,
     platform: PlatformDep,
@@ -53,10 +56,17 @@ def upload_dataset(
 ) -> object:
     system = systems.get_system(session, tenant, name)
     return datasets.upload_dataset(
-        platform, session, tenant, system, file.file, file.filename or "log", labels.file if labels else None
+        platform,
+        session,
+        tenant,
+        system,
+        file.file,
+        file.filename or "log",
+        labels.file if labels else None,
+        (labels.filename if labels else None) or "labels",
     )
 
 
-@router.get("/{name}/datasets", response_model=list[DatasetPublic])
-def list_datasets(name: str, tenant: TenantDep, session: SessionDep) -> object:
+@router.get("/{name}/datasets", response_model=list[DatasetPublic], responses=responses(404))
+def list_datasets(name: NamePath, tenant: TenantDep, session: SessionDep) -> object:
     return datasets.list_datasets(session, systems.get_system(session, tenant, name))

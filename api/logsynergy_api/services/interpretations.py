@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from typing import Any
 
+from pydantic import ValidationError
 from sqlmodel import Session, select
 
 from logsynergy.errors import InputError
 from logsynergy.interpret import make_interpreter
 from logsynergy.templates import SystemContext, Template, template_id
-from logsynergy_api.errors import NotFound
+from logsynergy_api.errors import NotFound, describe
 from logsynergy_api.models import Interpretation, System, utcnow
+from logsynergy_api.schemas import InterpretationRecord
 from logsynergy_api.settings import Settings
 
 MAX_SENTENCE = 400
@@ -61,31 +62,31 @@ def regenerate(session: Session, settings: Settings, system: System, template: s
     return row
 
 
-def parse_jsonl(text: str) -> list[dict[str, Any]]:
-    entries = []
+def parse_jsonl(text: str) -> list[InterpretationRecord]:
+    """The records of an export-shaped JSONL text; the first bad line is refused, naming it."""
+    records = []
     for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
         try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as error:
-            raise InputError(f"line {number} is not JSON: {error.msg}") from error
-        if not isinstance(obj, dict) or not obj.get("template") or not obj.get("interpretation"):
-            raise InputError(f"line {number} needs the fields 'template' and 'interpretation'")
-        entries.append(obj)
-    if not entries:
+            records.append(InterpretationRecord.model_validate_json(line))
+        except ValidationError as error:
+            if error.errors()[0]["type"] == "json_invalid":
+                raise InputError(f"line {number} is not JSON: {error.errors()[0]['msg']}") from error
+            raise InputError(f"line {number}: {describe(error.errors(), 'the line')}") from error
+    if not records:
         raise InputError("the import holds no interpretations")
-    return entries
+    return records
 
 
 def upsert(
-    session: Session, system: System, entries: Iterable[dict[str, Any]], *, keep_reviewed: bool
+    session: Session, system: System, records: Iterable[InterpretationRecord], *, keep_reviewed: bool
 ) -> tuple[int, int]:
-    """Insert or update rows from export-shaped entries; returns (written, kept because reviewed)."""
+    """Insert or update rows from import records; returns (written, kept because reviewed)."""
     existing = {row.template_id: row for row in list_interpretations(session, system)}
     written = kept = 0
-    for entry in entries:
-        tid = str(entry.get("template_id") or template_id(str(entry["template"])))
+    for record in records:
+        tid = record.template_id or template_id(record.template)
         row = existing.get(tid)
         if row is not None and row.reviewed and keep_reviewed:
             kept += 1
@@ -93,11 +94,11 @@ def upsert(
         row = row or Interpretation(
             tenant_id=system.tenant_id, system_id=system.id, template_id=tid, template=""
         )
-        row.template = str(entry["template"])
-        row.example = str(entry.get("example") or row.example or "")
-        row.interpretation = " ".join(str(entry["interpretation"]).split())[:MAX_SENTENCE]
-        row.provider = str(entry.get("provider") or "imported")[:64]
-        row.reviewed = bool(entry.get("reviewed", False))
+        row.template = record.template
+        row.example = record.example or row.example or ""
+        row.interpretation = " ".join(record.interpretation.split())[:MAX_SENTENCE]
+        row.provider = record.provider or "imported"
+        row.reviewed = record.reviewed
         row.updated_at = utcnow()
         session.add(row)
         existing[tid] = row

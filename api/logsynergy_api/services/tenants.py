@@ -9,15 +9,15 @@ from sqlmodel import Session, select
 from logsynergy.errors import InputError
 from logsynergy_api.errors import Conflict, Unauthorized
 from logsynergy_api.models import ApiKey, Tenant
-from logsynergy_api.security import hash_key, new_api_key
+from logsynergy_api.security import hash_key, key_id, new_api_key
 
 ADMIN = "admin"
-NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 
 
 def check_name(name: str, what: str) -> str:
     """Names appear in object keys and URLs: lower-case letters, digits and dashes."""
-    if not NAME.match(name or ""):
+    if not NAME.fullmatch(name or ""):
         raise InputError(
             f"invalid {what} name {name!r}: use 1-63 lower-case letters, digits or dashes, starting with a "
             "letter or digit"
@@ -27,7 +27,7 @@ def check_name(name: str, what: str) -> str:
 
 def add_key(session: Session, tenant: Tenant, key: str | None = None) -> str:
     key = key or new_api_key()
-    session.add(ApiKey(tenant_id=tenant.id, key_hash=hash_key(key), prefix=key[:8]))
+    session.add(ApiKey(tenant_id=tenant.id, key_hash=hash_key(key), prefix=key_id(key)))
     return key
 
 

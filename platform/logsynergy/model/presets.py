@@ -45,15 +45,16 @@ class ModelConfig:
         return cls(**{k: v for k, v in data.items() if k in known})
 
 
+DEFAULT_PRESET = "cpu"
 PRESETS: dict[str, ModelConfig] = {
-    "cpu": ModelConfig(),
+    DEFAULT_PRESET: ModelConfig(),
     "paper": ModelConfig(
         hidden=768, layers=6, heads=12, ffn=2048, lr=1e-4, batch_size=1024, epochs=10, max_events=128
     ),
 }
 
 
-def model_config(preset: str = "cpu", **overrides: Any) -> ModelConfig:
+def model_config(preset: str = DEFAULT_PRESET, **overrides: Any) -> ModelConfig:
     """The named preset with overrides applied; unknown names raise ConfigError."""
     if preset not in PRESETS:
         raise ConfigError(f"unknown preset {preset!r}; choose one of: {', '.join(PRESETS)}")

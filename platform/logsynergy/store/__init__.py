@@ -3,6 +3,7 @@
 from logsynergy.errors import ObjectNotFound, ObjectTooLarge, StoreError
 from logsynergy.store.base import (
     InvalidKey,
+    ObjectInfo,
     ObjectStore,
     StoredObject,
     dir_prefix,
@@ -17,6 +18,7 @@ __all__ = [
     "InvalidKey",
     "LocalStore",
     "MinioStore",
+    "ObjectInfo",
     "ObjectNotFound",
     "ObjectStore",
     "ObjectTooLarge",

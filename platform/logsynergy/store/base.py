@@ -35,6 +35,13 @@ class StoredObject:
     sha256: str
 
 
+@dataclass(frozen=True)
+class ObjectInfo:
+    key: str
+    size: int
+    modified: float  # seconds since the epoch
+
+
 def _check_segments(text: str, what: str, *, allow_trailing_slash: bool) -> None:
     if len(text.encode("utf-8")) > MAX_KEY_BYTES:
         raise InvalidKey(f"{what} is longer than {MAX_KEY_BYTES} bytes: {text[:60]!r}…")
@@ -115,6 +122,15 @@ class ObjectStore(ABC):
     @abstractmethod
     def list_keys(self, prefix: str) -> list[str]:
         """Every key starting with `prefix` (recursive), sorted."""
+
+    @abstractmethod
+    def list_objects(self, prefix: str) -> list[ObjectInfo]:
+        """Like `list_keys`, with each object's size and last modification."""
+
+    def purge_temporaries(self, older_than: float) -> tuple[int, int]:
+        """Remove in-progress writes abandoned before `older_than` (epoch s), e.g. by a killed process;
+        returns (count, bytes). Stores whose writes are atomic on the server side keep none."""
+        return 0, 0
 
     @abstractmethod
     def delete(self, key: str) -> None:

@@ -13,6 +13,7 @@ from logsynergy.store.base import (
     CHUNK,
     TEMP_MARKER,
     HashingReader,
+    ObjectInfo,
     ObjectStore,
     StoredObject,
     validate_key,
@@ -94,6 +95,32 @@ class LocalStore(ObjectStore):
                 if not name.startswith(TEMP_MARKER) and key.startswith(prefix):
                     keys.append(key)
         return sorted(keys)
+
+    def list_objects(self, prefix: str) -> list[ObjectInfo]:
+        infos = []
+        for key in self.list_keys(prefix):
+            try:
+                st = self._path(key).stat()
+            except FileNotFoundError:
+                continue  # deleted since the listing
+            infos.append(ObjectInfo(key, st.st_size, st.st_mtime))
+        return infos
+
+    def purge_temporaries(self, older_than: float) -> tuple[int, int]:
+        count = size = 0
+        for dirpath, _dirs, files in os.walk(self.root):
+            for name in files:
+                if not name.startswith(TEMP_MARKER):
+                    continue
+                path = Path(dirpath) / name
+                try:
+                    st = path.stat()
+                    if st.st_mtime < older_than:
+                        path.unlink()
+                        count, size = count + 1, size + st.st_size
+                except FileNotFoundError:
+                    continue  # finished or removed meanwhile
+        return count, size
 
     def delete(self, key: str) -> None:
         path = self._path(key)

@@ -18,6 +18,7 @@ from logsynergy.errors import ObjectNotFound, StoreError
 from logsynergy.store.base import (
     CHUNK,
     HashingReader,
+    ObjectInfo,
     ObjectStore,
     StoredObject,
     dir_prefix,
@@ -130,6 +131,21 @@ class MinioStore(ObjectStore):
             objects = self._client.list_objects(self.bucket, prefix=self.prefix + prefix, recursive=True)
             names = [o.object_name for o in objects if o.object_name and not o.is_dir]
         return sorted(n[len(self.prefix) :] for n in names)
+
+    def list_objects(self, prefix: str) -> list[ObjectInfo]:
+        validate_prefix(prefix)
+        with self._errors(f"list {prefix!r}"):
+            objects = self._client.list_objects(self.bucket, prefix=self.prefix + prefix, recursive=True)
+            infos = [
+                ObjectInfo(
+                    o.object_name[len(self.prefix) :],
+                    o.size or 0,
+                    o.last_modified.timestamp() if o.last_modified else 0.0,
+                )
+                for o in objects
+                if o.object_name and not o.is_dir
+            ]
+        return sorted(infos, key=lambda info: info.key)
 
     def delete(self, key: str) -> None:
         with self._errors(f"delete {key!r}"):

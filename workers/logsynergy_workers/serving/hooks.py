@@ -5,18 +5,23 @@ system. A report whose (tenant, system, template-id sequence) was already sent w
 suppressed (per ingress replica). Failed POSTs (connection errors, timeouts, 408/429/5xx) are retried
 `retries` times with exponential back-off; other 4xx answers are not retried. Detection never waits:
 `submit` only schedules the work, and at most `max_pending` deliveries are queued at once (excess
-reports are dropped and counted).
+reports are dropped and counted). Before each delivery the URL is checked again with the control plane's
+`check_hook_url` (its host may resolve elsewhere by now); a refused URL is counted and not called.
+The allow-list of private targets comes from LOGSYNERGY_HOOK_ALLOW_PRIVATE in the replica's environment.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import httpx
+
+from logsynergy_contracts import ALLOW_PRIVATE_ENV, AllowList, HookUrlError, check_hook_url
 
 log = logging.getLogger(__name__)
 RETRY_STATUS = frozenset({408, 429})
@@ -38,14 +43,17 @@ class HookSender:
         backoff_s: float = 0.2,
         max_pending: int = 1_000,
         clock: Callable[[], float] = time.monotonic,
+        allow: AllowList | None = None,
     ) -> None:
+        """`allow`: the private targets allowed (default: LOGSYNERGY_HOOK_ALLOW_PRIVATE)."""
         self.timeout_s, self.retries, self.dedup_s = timeout_s, retries, dedup_s
         self.backoff_s, self.max_pending = backoff_s, max_pending
         self._clock = clock
+        self.allow = allow if allow is not None else AllowList.parse(os.environ.get(ALLOW_PRIVATE_ENV))
         self._sent: dict[tuple[str, ...], float] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._client: httpx.AsyncClient | None = None
-        self.stats = {"delivered": 0, "failed": 0, "suppressed": 0, "dropped": 0, "attempts": 0}
+        self.stats = {"delivered": 0, "failed": 0, "suppressed": 0, "dropped": 0, "refused": 0, "attempts": 0}
 
     def _fresh(self, signature: tuple[str, ...]) -> bool:
         """True (and remembered) unless the same signature was sent within the de-duplication window."""
@@ -91,6 +99,12 @@ class HookSender:
         return len(self._tasks)
 
     async def _deliver(self, url: str, body: dict[str, Any]) -> None:
+        try:
+            await asyncio.to_thread(check_hook_url, url, self.allow)  # resolves the host: not on the loop
+        except HookUrlError as refused:
+            self.stats["refused"] += 1
+            log.warning("alert hook %s refused for %s/%s: %s", url, body["tenant"], body["system"], refused)
+            return
         if self._client is None:
             self._client = httpx.AsyncClient(timeout=self.timeout_s, follow_redirects=False)
         error = ""

@@ -1,0 +1,31 @@
+"""/metrics reports whether this process runs the job scheduler."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from logsynergy_api.context import Platform
+from logsynergy_api.main import create_app
+from logsynergy_api.settings import Settings
+
+
+class IdleLauncher:
+    """A Ray stand-in for a scheduler with nothing to do."""
+
+    def cluster_cpus(self) -> int:
+        return 1
+
+
+@pytest.mark.parametrize("run_scheduler", [True, False])
+def test_scheduler_up_follows_the_running_scheduler(tmp_path: Path, run_scheduler: bool) -> None:
+    settings = Settings(data_dir=tmp_path, max_running_jobs=1, scheduler_interval_s=60)
+    platform = Platform.build(settings, IdleLauncher())  # type: ignore[arg-type]
+    try:
+        with TestClient(create_app(platform, run_scheduler=run_scheduler)) as client:
+            text = client.get("/metrics").text
+        assert f"logsynergy_scheduler_up {1.0 if run_scheduler else 0.0}" in text
+    finally:
+        platform.engine.dispose()

@@ -90,7 +90,7 @@ def test_the_sender_checks_again_before_each_delivery(monkeypatch: pytest.Monkey
     monkeypatch.delenv(hook_urls.ALLOW_PRIVATE_ENV, raising=False)
 
     async def send() -> dict[str, int]:
-        sender = HookSender(retries=0)
+        sender = HookSender(timeout_s=1.0, retries=0, dedup_s=0.0)
         sender.submit(
             ["http://rebound.example.com/x", "http://127.0.0.1:9/x"], "t", "s", "1", [{"events": []}]
         )
@@ -104,4 +104,4 @@ def test_the_sender_checks_again_before_each_delivery(monkeypatch: pytest.Monkey
 
 def test_the_sender_reads_the_allow_list_from_its_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(hook_urls.ALLOW_PRIVATE_ENV, "127.0.0.0/8")
-    assert HookSender().allow == AllowList.parse("127.0.0.0/8")
+    assert HookSender(timeout_s=1.0, retries=0, dedup_s=0.0).allow == AllowList.parse("127.0.0.0/8")

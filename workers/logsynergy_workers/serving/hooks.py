@@ -37,9 +37,10 @@ class HookSender:
 
     def __init__(
         self,
-        timeout_s: float = 5.0,
-        retries: int = 3,
-        dedup_s: float = 300.0,
+        *,
+        timeout_s: float,
+        retries: int,
+        dedup_s: float,
         backoff_s: float = 0.2,
         max_pending: int = 1_000,
         clock: Callable[[], float] = time.monotonic,

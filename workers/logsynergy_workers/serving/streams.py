@@ -42,7 +42,7 @@ class StreamTable:
 
     def __init__(
         self,
-        ttl_s: float = 300.0,
+        ttl_s: float,
         max_streams: int = 10_000,
         max_sessions: int = 10_000,
         max_session_lines: int = 1_000,

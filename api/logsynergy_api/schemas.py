@@ -116,7 +116,7 @@ def _column_length(column: str) -> int:
 class InterpretationRecord(BaseModel):
     """One line of an interpretations import: the export's shape, bounded as the columns are."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="ignore")  # exports of the core CLI carry more (e.g. "system")
 
     template: str = Field(min_length=1)
     interpretation: str = Field(min_length=1)

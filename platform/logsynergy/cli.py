@@ -207,10 +207,23 @@ def run(cli: typer.Typer) -> None:
     """Run `cli` as the console command: domain errors become one clear line and exit code 2, never a
     traceback."""
     try:
-        cli()  # standalone: click answers --help and usage errors itself (message and exit code 2)
+        cli(standalone_mode=False)
     except LogSynergyError as exc:
         console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(2)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        console.print("interrupted")
+        sys.exit(130)
+    except Exception as exc:
+        # click's usage errors (typer ships its own copy of click, so match by behaviour, not class)
+        if callable(getattr(exc, "show", None)) and isinstance(getattr(exc, "exit_code", None), int):
+            exc.show()  # type: ignore[attr-defined]
+            sys.exit(exc.exit_code)  # type: ignore[attr-defined]
+        if type(exc).__name__ == "Abort":
+            sys.exit(1)
+        raise
 
 
 def main() -> None:

@@ -25,6 +25,7 @@ from logsynergy.errors import (
     ObjectTooLarge,
     StoreError,
 )
+from logsynergy.options import describe_problems
 
 log = logging.getLogger(__name__)
 
@@ -109,12 +110,8 @@ def status_of(error: Exception) -> tuple[int, str]:
 
 
 def describe(problems: Sequence[Mapping[str, Any]], whole: str = "body", limit: int = 5) -> str:
-    """Pydantic's validation errors as one line, `where: what; …`; `whole` names the document itself."""
-    parts = []
-    for item in problems[:limit]:
-        where = ".".join(str(p) for p in item.get("loc", ()) if p != "body")
-        parts.append(f"{where or whole}: {item.get('msg', 'invalid')}")
-    return "; ".join(parts)
+    """A request's validation errors as one line, `where: what; …`; `whole` names the document itself."""
+    return describe_problems(problems, whole=whole, limit=limit, skip="body")
 
 
 def without_server_paths(message: str, request: Request) -> str:

@@ -3,7 +3,7 @@ where to run it (`Runtime`: device and progress bars, never part of a job's defi
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Any, Literal
 
@@ -117,13 +117,21 @@ class TrainOptions(TrainingBasics, TrainingTuning):
         return TrainingTuning(**{k: getattr(self, k) for k in TrainingTuning.model_fields})
 
 
-def describe_errors(error: ValidationError) -> str:
-    """Pydantic's errors as one line: `field: message; other.field: message`."""
+def describe_problems(
+    problems: Sequence[Mapping[str, Any]], *, whole: str = "value", limit: int | None = None, skip: str = ""
+) -> str:
+    """Pydantic's error items as one line, `field: message; other.field: message`; `whole` names the
+    document itself, `skip` a location part to leave out (FastAPI's "body")."""
     parts = []
-    for item in error.errors(include_url=False):
-        where = ".".join(str(p) for p in item["loc"]) or "value"
-        parts.append(f"{where}: {item['msg'].removeprefix('Value error, ')}")
+    for item in problems[:limit]:
+        where = ".".join(str(p) for p in item.get("loc", ()) if p != skip) or whole
+        parts.append(f"{where}: {str(item.get('msg', 'invalid')).removeprefix('Value error, ')}")
     return "; ".join(parts)
+
+
+def describe_errors(error: ValidationError) -> str:
+    """A ValidationError as one line (`describe_problems`)."""
+    return describe_problems(error.errors(include_url=False))
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,18 @@
 job's spec, progress and result (control plane ↔ training worker) and the serving routing table
 (control plane → detection endpoint). Shapes are documented in docs/internals.md."""
 
+from logsynergy_contracts.anomalies import (
+    ANOMALY_INBOX,
+    AnomalyBatch,
+    JudgedWindow,
+    RecordedEvent,
+    RecordedWindow,
+    Verdict,
+    anomaly_batch_key,
+    archive_key,
+    new_batch_id,
+    pattern_id,
+)
 from logsynergy_contracts.hook_urls import ALLOW_PRIVATE_ENV, AllowList, HookUrlError, check_hook_url
 from logsynergy_contracts.jobs import (
     WORKER_STAGES,
@@ -23,9 +35,11 @@ from logsynergy_contracts.routing import ROUTES_KEY, RoutingDocument, SystemRout
 
 __all__ = [
     "ALLOW_PRIVATE_ENV",
+    "ANOMALY_INBOX",
     "ROUTES_KEY",
     "WORKER_STAGES",
     "AllowList",
+    "AnomalyBatch",
     "DatasetKeys",
     "HookUrlError",
     "JobFailed",
@@ -34,15 +48,23 @@ __all__ = [
     "JobResult",
     "JobStatus",
     "JobSucceeded",
+    "JudgedWindow",
+    "RecordedEvent",
+    "RecordedWindow",
     "RoutingDocument",
     "Stage",
     "SystemInput",
     "SystemRoute",
     "TrainJobSpec",
+    "Verdict",
+    "anomaly_batch_key",
+    "archive_key",
     "check_hook_url",
     "hash_key",
     "json_values",
+    "new_batch_id",
     "parse_result",
+    "pattern_id",
     "system_key",
     "utc_now",
 ]

@@ -128,6 +128,7 @@ class SystemInput(_Contract):
     description: str = ""
     datasets: list[DatasetKeys] = Field(min_length=1)
     interpretations_key: Key | None = None
+    feedback_key: Key | None = None  # JSONL of `anomalies.JudgedWindow`: operators' judgements (target)
     windowing: Windowing | None = None
 
     @model_validator(mode="after")
@@ -140,7 +141,7 @@ class SystemInput(_Contract):
     def store_keys(self) -> list[str]:
         """Every store key this system reads."""
         out = [k for d in self.datasets for k in (d.log_key, d.labels_key) if k]
-        return [*out, self.interpretations_key] if self.interpretations_key else out
+        return out + [k for k in (self.interpretations_key, self.feedback_key) if k]
 
 
 class TrainJobSpec(_Contract):

@@ -27,13 +27,15 @@ def system_key(tenant: str, system: str) -> str:
 
 
 class SystemRoute(BaseModel):
-    """One system: its active version, each version's artifact prefix, its alert hooks."""
+    """One system: its active version, each version's artifact prefix, its alert hooks, and the
+    incident patterns (`anomalies.pattern_id`) its operators judged `not_anomaly`."""
 
     model_config = ConfigDict(extra="ignore", frozen=True, coerce_numbers_to_str=True)
 
     active: str | None = None
     versions: dict[str, str] = Field(default_factory=dict)
     hooks: list[str] = Field(default_factory=list)
+    suppressed: frozenset[str] = Field(default_factory=frozenset)
 
 
 class RoutingDocument(BaseModel):

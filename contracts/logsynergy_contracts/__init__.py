@@ -14,7 +14,13 @@ from logsynergy_contracts.anomalies import (
     new_batch_id,
     pattern_id,
 )
-from logsynergy_contracts.hook_urls import ALLOW_PRIVATE_ENV, AllowList, HookUrlError, check_hook_url
+from logsynergy_contracts.hook_urls import (
+    ALLOW_PRIVATE_ENV,
+    AllowList,
+    HookFormat,
+    HookUrlError,
+    check_hook_url,
+)
 from logsynergy_contracts.jobs import (
     WORKER_STAGES,
     DatasetKeys,
@@ -41,6 +47,7 @@ __all__ = [
     "AllowList",
     "AnomalyBatch",
     "DatasetKeys",
+    "HookFormat",
     "HookUrlError",
     "JobFailed",
     "JobKeys",

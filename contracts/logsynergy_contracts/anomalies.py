@@ -86,9 +86,14 @@ def new_batch_id(received: datetime) -> str:
     return f"{received.strftime('%Y%m%dT%H%M%S.%f')}-{uuid.uuid4().hex[:12]}"
 
 
+def inbox_key(batch_id: str) -> str:
+    """Where the endpoint writes the batch `batch_id` for the control plane to ingest."""
+    return f"{ANOMALY_INBOX}{batch_id}.json"
+
+
 def anomaly_batch_key(batch: AnomalyBatch) -> str:
     """Where the endpoint writes a batch for the control plane to ingest."""
-    return f"{ANOMALY_INBOX}{batch.batch_id}.json"
+    return inbox_key(batch.batch_id)
 
 
 def archive_key(tenant: str, system: str, batch_id: str) -> str:

@@ -14,6 +14,7 @@ import ipaddress
 import socket
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from enum import StrEnum
 from urllib.parse import urlsplit
 
 ALLOW_PRIVATE_ENV = "LOGSYNERGY_HOOK_ALLOW_PRIVATE"
@@ -23,6 +24,13 @@ SCHEMES = ("http", "https")
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Resolver = Callable[[str, int], list[str]]
+
+
+class HookFormat(StrEnum):
+    """The body a hook receives: LogSynergy's own (one report per POST) or Alertmanager's webhook (v4)."""
+
+    LOGSYNERGY = "logsynergy"
+    ALERTMANAGER = "alertmanager"
 
 
 class HookUrlError(ValueError):

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from logsynergy.errors import ConfigError
 from logsynergy.options import describe_errors
+from logsynergy_contracts.hook_urls import HookFormat
 
 ROUTES_KEY = "routing/routes.json"
 
@@ -27,14 +28,16 @@ def system_key(tenant: str, system: str) -> str:
 
 
 class SystemRoute(BaseModel):
-    """One system: its active version, each version's artifact prefix, its alert hooks, and the
-    incident patterns (`anomalies.pattern_id`) its operators judged `not_anomaly`."""
+    """One system: its active version, each version's artifact prefix, its alert hooks (with the payload
+    format of those not in LogSynergy's own, by URL), and the incident patterns (`anomalies.pattern_id`)
+    its operators judged `not_anomaly`."""
 
     model_config = ConfigDict(extra="ignore", frozen=True, coerce_numbers_to_str=True)
 
     active: str | None = None
     versions: dict[str, str] = Field(default_factory=dict)
     hooks: list[str] = Field(default_factory=list)
+    hook_formats: dict[str, HookFormat] = Field(default_factory=dict)
     suppressed: frozenset[str] = Field(default_factory=frozenset)
 
 

@@ -47,6 +47,9 @@ def train(
     device: Annotated[
         str | None, typer.Option(help="torch device (default: cuda if present, else cpu)")
     ] = None,
+    feedback: Annotated[
+        Path | None, typer.Option(help="JSONL of operators' judged target windows, extra target labels")
+    ] = None,
 ) -> None:
     """Train a detector for TARGET from the other systems and write it with metrics.json."""
     from logsynergy.options import Runtime, TrainOptions
@@ -71,6 +74,7 @@ def train(
         target,
         sources=names,
         options=options,
+        feedback=feedback,
         runtime=Runtime(device=device, show_bars=sys.stderr.isatty()),
         out=out_dir,
         say=lambda m: console.print(m, highlight=False),

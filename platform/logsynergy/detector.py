@@ -318,8 +318,9 @@ class Detector:
 
 
 def metrics_json(metrics: TrainingMetrics) -> str:
-    """An artifact's metrics.json: every measured field in order, `total_seconds` only when known."""
-    skipped = {"total_seconds"} if metrics.total_seconds is None else set()
+    """An artifact's metrics.json: every measured field in order, `total_seconds` and `feedback` only
+    when known (an older artifact's metrics are written back as they were)."""
+    skipped = {name for name in ("total_seconds", "feedback") if getattr(metrics, name) is None}
     return json.dumps(metrics.model_dump(exclude=skipped), indent=1)
 
 

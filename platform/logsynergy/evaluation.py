@@ -9,12 +9,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from logsynergy.calibration import Threshold
-from logsynergy.metrics import Scores, TrainingMetrics, prf
+from logsynergy.feedback import JudgedWindow
+from logsynergy.metrics import FeedbackMetrics, Scores, TrainingMetrics, prf
 from logsynergy.model import ModelConfig
 from logsynergy.options import TrainOptions
 from logsynergy.prepare import PreparedSystem
 from logsynergy.training import TrainResult
-from logsynergy.training_sets import TrainingSets
+from logsynergy.training_sets import TargetSplit, TrainingSets
 from logsynergy.windowset import WindowSet
 
 
@@ -34,6 +35,27 @@ def evaluate(test: WindowSet, scores: np.ndarray, threshold: float) -> Evaluatio
     return Evaluation(measured, int(test.windows), int(test.weight[test.label > 0].sum()))
 
 
+def feedback_metrics(
+    judged: Sequence[JudgedWindow], split: TargetSplit, scores: np.ndarray, threshold: float
+) -> FeedbackMetrics | None:
+    """Scores on the judged windows before (all flagged) and after (`scores` >= `threshold`); None
+    without judged windows."""
+    if not judged:
+        return None
+    labels = np.array([j.window.label for j in judged])
+    anomalies = int(labels.sum())
+    return FeedbackMetrics(
+        judged=len(judged),
+        anomalies=anomalies,
+        not_anomalies=len(judged) - anomalies,
+        train_windows=len(split.judged),
+        val_windows=split.judged_val,
+        flagged_by=sorted({j.flagged_by for j in judged}),
+        before=prf(labels, np.ones(len(judged), bool)),
+        after=prf(labels, np.asarray(scores) >= threshold),
+    )
+
+
 def training_metrics(
     *,
     target: PreparedSystem,
@@ -45,6 +67,7 @@ def training_metrics(
     threshold: Threshold,
     test: Evaluation,
     seconds: float,
+    feedback: FeedbackMetrics | None = None,
 ) -> TrainingMetrics:
     """The metrics of one fit: test scores, calibration, the data trained on and the run's settings."""
     split = sets.split
@@ -71,6 +94,7 @@ def training_metrics(
         use_sufe=options.use_sufe,
         use_da=config.use_da,
         event_novelty=config.event_novelty,
+        feedback=feedback,
         notes=split.notes + target.notes,
         history=training.history,
     )

@@ -15,7 +15,7 @@ import torch
 from logsynergy.calibration import Threshold, choose_validation, final_threshold
 from logsynergy.detector import Detector
 from logsynergy.embedding import SentenceEmbedder
-from logsynergy.evaluation import evaluate, training_metrics
+from logsynergy.evaluation import evaluate, feedback_metrics, training_metrics
 from logsynergy.event_table import embedding_table
 from logsynergy.metrics import TrainingMetrics
 from logsynergy.model import ModelConfig, model_config
@@ -106,6 +106,8 @@ def fit(
     detector = Detector.from_training(
         target, result, config, embedder, _trained_vectors(sets.table, rows[-1]), options.use_lei
     )
+    # the judged windows as the endpoint scores them: the detector's own model path and threshold
+    judged_scores = detector.score_patterns([j.window.events for j in target.judged])
     detector.metrics = training_metrics(
         target=target,
         sources=sources,
@@ -116,6 +118,7 @@ def fit(
         threshold=threshold,
         test=test,
         seconds=time.perf_counter() - started,
+        feedback=feedback_metrics(target.judged, sets.split, judged_scores, detector.settings.threshold),
     )
     return FitResult(detector, detector.metrics, result, target)
 

@@ -56,6 +56,24 @@ def best_threshold(
     return threshold, float(f1[i])
 
 
+class FeedbackMetrics(BaseModel):
+    """A detector on its target's judged windows (operators' judgements it trained on): `before`, the
+    versions that flagged them (every judged window was flagged: all predicted anomalous); `after`, this
+    detector's verdicts, scored as the endpoint scores a window. It learned from these windows, so `after`
+    shows what it took from them, not how it generalises (the test scores do)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    judged: int
+    anomalies: int
+    not_anomalies: int
+    train_windows: int  # judged windows trained on
+    val_windows: int  # judged windows that chose the epoch and threshold with the target's validation part
+    flagged_by: list[str]  # the model versions that flagged them
+    before: Scores
+    after: Scores
+
+
 class TrainingMetrics(Scores):
     """What `fit` measured: F1 on the target's later windows (never trained on), how the threshold was
     calibrated, the data it trained on and the run's settings. Saved as an artifact's metrics.json and
@@ -84,13 +102,18 @@ class TrainingMetrics(Scores):
     use_sufe: bool
     use_da: bool
     event_novelty: bool = False
+    feedback: FeedbackMetrics | None = None  # with operators' judged windows (the target's feedback)
     notes: list[str] = Field(default_factory=list)
     history: list[dict[str, float]] = Field(default_factory=list)
     total_seconds: float | None = None  # the whole run, loading and parsing included
 
     def summary(self) -> str:
-        """One line: precision, recall, F1 and threshold."""
-        return (
+        """One line: precision, recall, F1 and threshold (and F1 on judged windows, when there were some)."""
+        line = (
             f"precision {self.precision:.3f}  recall {self.recall:.3f}  F1 {self.f1:.3f}  "
             f"threshold {self.threshold:.3f}"
         )
+        if self.feedback is not None:
+            before, after = self.feedback.before.f1, self.feedback.after.f1
+            line += f"  judged F1 {before:.3f} -> {after:.3f} ({self.feedback.judged} windows)"
+        return line

@@ -63,6 +63,10 @@ class TrainingTuning(_Options):
     use_target_labels: bool = True
     balance_systems: bool = True
     target_share: float | None = Field(default=0.5, ge=0, le=1)
+    # Operators' judged windows (a target's feedback) when the rest of the target's training part is
+    # unlabelled: their share of the target's weight, so that a handful of judgements is not drowned by
+    # thousands of unlabelled windows in the anomaly loss (with target labels they weigh as labelled ones).
+    feedback_share: float = Field(default=0.5, gt=0, lt=1)
     epochs: int | None = Field(default=None, ge=1, le=10_000, description="default: the preset's")
     # Fewer labelled anomalous target windows than this: the target's labels are too thin to teach the
     # anomaly classifier (they mislead it), so it learns from the sources and sees the target unlabelled.

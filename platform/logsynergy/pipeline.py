@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -53,11 +54,12 @@ def train_systems(
     progress: ProgressCallback | None = None,
 ) -> FitResult:
     """Load, parse, interpret and window every system, fit the target's detector (its metrics'
-    `total_seconds` count all of it) and save it to `out` when given."""
+    `total_seconds` count all of it) and save it to `out` when given. Judged windows (a spec's
+    `feedback`) train the target only: a source's are not read."""
     started = time.perf_counter()
     interpreter = interpreter or make_interpreter()
     prepared: list[PreparedSystem] = []
-    for spec in [*sources, target]:
+    for spec in [*(dataclasses.replace(s, feedback=None) for s in sources), target]:
         stage(PREPARING, f"parsing and interpreting {spec.name}")
         prepared.append(prepare_system(spec, interpreter, say=say))
     stage(TRAINING, f"training {target.name} from {', '.join(s.name for s in sources) or 'no sources'}")
@@ -88,10 +90,14 @@ def train(
     *,
     sources: Sequence[str] | None = None,
     options: TrainOptions | None = None,
+    feedback: str | Path | None = None,
     **settings: Unpack[RunSettings],
 ) -> FitResult:
-    """`train_systems` for the systems named in a systems file (by default every other one a source)."""
+    """`train_systems` for the systems named in a systems file (by default every other one a source);
+    `feedback`: a file of judged target windows, instead of the target's own `feedback:` entry."""
     target_spec, source_specs = choose_systems(load_systems(systems_file), target, sources)
+    if feedback is not None:
+        target_spec = dataclasses.replace(target_spec, feedback=Path(feedback))
     return train_systems(target_spec, source_specs, options or TrainOptions(), **settings)
 
 

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from logsynergy.errors import InputError
+from logsynergy.feedback import JudgedWindow, judged_records, judged_windows, read_judgements
 from logsynergy.interpret import InterpretationStore, Interpreter
 from logsynergy.loaders import load_log
 from logsynergy.parsing import LogParser
@@ -20,7 +21,8 @@ Say = Callable[[str], None]
 
 @dataclass
 class PreparedSystem:
-    """A system ready for training: parsed, windowed as its spec declares, its templates interpreted."""
+    """A system ready for training: parsed, windowed as its spec declares, its templates interpreted;
+    `judged`: operators' judged windows (its spec's feedback), parsed with the same parser."""
 
     spec: SystemSpec
     log: LoadedLog
@@ -30,6 +32,7 @@ class PreparedSystem:
     store: InterpretationStore
     timings: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    judged: list[JudgedWindow] = field(default_factory=list)
 
     @property
     def context(self) -> SystemContext:
@@ -46,7 +49,8 @@ def prepare_system(
     *,
     say: Say = lambda _m: None,
 ) -> PreparedSystem:
-    """Load, parse (Drain), window (as the spec declares) and interpret one system."""
+    """Load, parse (Drain), window (as the spec declares) and interpret one system. The lines of its
+    judged windows are parsed with its log's lines, as if they were part of it."""
     timings: dict[str, float] = {}
     t = time.perf_counter()
     log = load_log(spec.format, spec.path, spec.labels)
@@ -54,10 +58,17 @@ def prepare_system(
     notes = list(log.report.notes)
     if log.report.malformed:
         notes.append(f"{log.report.malformed} malformed lines skipped")
+    judgements = read_judgements(spec.feedback) if spec.feedback is not None else []
     t = time.perf_counter()
     parser = LogParser()
-    template_ids = parser.fit([r.message for r in log.records])
+    judged_messages = [r.message for j in judgements for r in judged_records(j, spec.format)]
+    parsed = parser.fit([*(r.message for r in log.records), *judged_messages])
+    template_ids = parsed[: len(log.records)]
+    judged = judged_windows(judgements, parsed[len(log.records) :])
     timings["parse"] = time.perf_counter() - t
+    if judged:
+        anomalous = sum(j.window.label == 1 for j in judged)
+        notes.append(f"{len(judged)} judged windows from operators ({anomalous} anomalous)")
     windowing = spec.window_settings(log.windowing)
     windows = make_windows(
         log, template_ids, windowing=windowing.kind, size=windowing.size, step=windowing.step
@@ -81,4 +92,4 @@ def prepare_system(
     )
     for note in notes:
         say(f"{spec.name}: {note}")
-    return PreparedSystem(spec, log, parser, windows, windowing, store, timings, notes)
+    return PreparedSystem(spec, log, parser, windows, windowing, store, timings, notes, judged)

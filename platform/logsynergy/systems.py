@@ -18,8 +18,9 @@ FORMATS = ("bgl", "thunderbird", "spirit", "structured", "hdfs", "openstack", "j
 
 @dataclass(frozen=True)
 class SystemSpec:
-    """One system: its log, optional labels and ready-made interpretations, a description for LEI, and
-    how its log is cut into windows (`windowing` None: the format's natural windowing)."""
+    """One system: its log, optional labels and ready-made interpretations, a description for LEI, how
+    its log is cut into windows (`windowing` None: the format's natural windowing), and operators'
+    judged windows (`feedback`, a JSONL file: logsynergy.feedback; used when it is the target)."""
 
     name: str
     format: str
@@ -30,6 +31,7 @@ class SystemSpec:
     windowing: Windowing | None = None
     window_size: int = WINDOW_SIZE
     window_step: int = WINDOW_STEP
+    feedback: Path | None = None
 
     def window_settings(self, natural: Windowing) -> WindowSettings:
         """The declared windowing, `natural` (the loaded log's) where the spec names no kind."""
@@ -83,6 +85,7 @@ def parse_systems(data: Any, base: Path, source: str = "systems file") -> dict[s
             windowing=windowing,
             window_size=_lines(entry, "window_size", WINDOW_SIZE, name),
             window_step=_lines(entry, "window_step", WINDOW_STEP, name),
+            feedback=_resolve(base, entry["feedback"], "feedback", name) if entry.get("feedback") else None,
         )
     return specs
 

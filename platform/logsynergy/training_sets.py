@@ -1,10 +1,11 @@
-"""What a detector trains on: the target's chronological split, a seeded sample of every source, and
-whether the target's labels are trusted, as weighted window sets over the event table."""
+"""What a detector trains on: the target's chronological split, a seeded sample of every source,
+whether the target's labels are trusted, and operators' judged target windows, as weighted window sets
+over the event table."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
@@ -19,11 +20,16 @@ from logsynergy.windowset import WindowSet, collapse
 
 @dataclass
 class TargetSplit:
+    """The target's windows: `train` (labelled or not), `val` (labelled) and `test` (later, held out),
+    and the judged windows trained on (`judged`; the judged ones that validate are in `val`)."""
+
     train: list[Window]
     val: list[Window]
     test: list[Window]
     notes: list[str]
     labelled: int = 0
+    judged: list[Window] = field(default_factory=list)
+    judged_val: int = 0  # of `val`'s windows, the last `judged_val` are judged ones
 
 
 def split_target(windows: Sequence[Window], options: TrainOptions, gap: int) -> TargetSplit:
@@ -47,6 +53,20 @@ def split_target(windows: Sequence[Window], options: TrainOptions, gap: int) -> 
     val = list(windows[n_train - n_val + gap : n_train]) if n_val else []
     test = list(windows[n_train + gap :])
     return TargetSplit(train, val, test, notes, n_train)
+
+
+def split_judged(judged: Sequence[Window], options: TrainOptions) -> tuple[list[Window], list[Window]]:
+    """Judged windows split as a labelled budget is: with 10 or more, the last `val_fraction` validate."""
+    n_val = max(1, round(len(judged) * options.val_fraction)) if len(judged) >= 10 else 0
+    cut = len(judged) - n_val
+    return list(judged[:cut]), list(judged[cut:])
+
+
+def with_judged(split: TargetSplit, judged: Sequence[Window], options: TrainOptions) -> TargetSplit:
+    """The split with operators' judged windows added to its labelled training and validation parts
+    (never to its test part)."""
+    train, val = split_judged(judged, options)
+    return replace(split, val=[*split.val, *val], judged=train, judged_val=len(val))
 
 
 def overlap_gap(system: PreparedSystem) -> int:
@@ -87,6 +107,23 @@ def balance_systems(data: WindowSet, target: int | None = None, target_share: fl
         else:
             share = total / len(systems)
         data.weight[rows] *= share / data.weight[rows].sum()
+
+
+def weigh_judged(data: WindowSet, judged: int, target: int, share: float) -> None:
+    """Rescale weights in place so that the target's judged rows (the last `judged` rows) carry `share`
+    of the target's weight when its other training rows are all unlabelled (else they weigh as the
+    labelled rows they are)."""
+    if not judged:
+        return
+    rows = data.system == target
+    is_judged = np.zeros(len(data), bool)
+    is_judged[len(data) - judged :] = True
+    others = rows & ~is_judged
+    if not others.any() or (data.label[others] >= 0).any():
+        return
+    total = data.weight[rows].sum()
+    data.weight[is_judged] *= total * share / data.weight[is_judged].sum()
+    data.weight[others] *= total * (1 - share) / data.weight[others].sum()
 
 
 def thin_target_labels(anomalies: int, options: TrainOptions, *, with_sources: bool) -> bool:
@@ -134,7 +171,8 @@ def build_training_sets(
     say: Say = lambda _m: None,
 ) -> TrainingSets:
     """Split the target chronologically, sample every source (seeded), decide whether the target's labels
-    are trusted, add event novelty to the table and weigh the systems (see `TrainOptions`)."""
+    are trusted, add the target's judged windows (always labelled), add event novelty to the table and
+    weigh the systems (see `TrainOptions`)."""
     split = split_target(target.windows, options, overlap_gap(target))
     for note in split.notes:
         say(f"{target.spec.name}: {note}")
@@ -148,23 +186,30 @@ def build_training_sets(
         parts.append(collapse(train_part, rows[k], system=k, domain=0, max_events=max_events))
         held_out.append(collapse(held_part, rows[k], system=k, domain=0, max_events=max_events))
     anomalies = sum(1 for w in split.train if w.label == 1)
+    judged = [j.window for j in target.judged]
     labels_used = options.target_labelled > 0 and options.use_target_labels
-    if thin_target_labels(anomalies, options, with_sources=bool(sources)):
+    taught = anomalies + sum(1 for w in judged if w.label == 1)
+    if thin_target_labels(taught, options, with_sources=bool(sources)):
         labels_used = False
         say(
-            f"{target.spec.name}: only {anomalies} labelled anomalous windows (< "
+            f"{target.spec.name}: only {taught} labelled anomalous windows (< "
             f"{options.min_target_anomalies}): learning anomalies from the sources, the target unlabelled"
+            + (" but for its judged windows" if judged else "")
         )
         if not any(w.label == 1 for w in [*split.train, *split.val]):  # nothing to calibrate on either
             unlabelled = options.model_copy(update={"use_target_labels": False})
             split = split_target(target.windows, unlabelled, overlap_gap(target))
     if options.event_novelty:
         target_counts = normal_counts([*split.train, *split.val], labelled=options.use_target_labels)
+        target_counts.update(normal_counts(judged))  # a window judged not anomalous is known normal
         table = with_novelty_column(table, rows, [*counts, target_counts])
+    split = with_judged(split, judged, options)
     target_train = target_windowset(split.train, rows, max_events, drop_labels=not labels_used)
-    train = WindowSet.concat([*parts, target_train])
+    judged_train = target_windowset(split.judged, rows, max_events)
+    train = WindowSet.concat([*parts, target_train, judged_train])
     if options.balance_systems:
         balance_systems(train, target=len(sources), target_share=options.target_share)
+    weigh_judged(train, len(judged_train), len(sources), options.feedback_share)
     if not (train.label >= 0).any():
         raise InputError("no labelled windows to train on: give target labels or labelled sources")
     target_val = target_windowset(split.val, rows, max_events)

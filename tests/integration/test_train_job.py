@@ -195,3 +195,41 @@ def test_concatenate_drops_a_repeated_header_and_unzips(tmp_path: Path) -> None:
     assert out.read_text() == "BlockId,Label\nblk_1,Normal\nblk_2,Anomaly\nblk_3,Normal\n"
     kept = concatenate([first, first], tmp_path / "kept").read_text()
     assert kept.count("BlockId,Label") == 2
+
+
+@pytest.mark.slow
+def test_train_job_learns_from_the_targets_feedback(tmp_path: Path, ray_env: dict[str, str]) -> None:
+    """The target's `feedback_key` (judged windows, as the control plane writes them) is read from the
+    store, and the result's metrics report F1 on those windows before and after."""
+    from logsynergy_contracts.anomalies import JudgedWindow, Verdict
+
+    write_demo_systems(tmp_path / "data", n_lines=2000, seed=2)
+    store = LocalStore(tmp_path / "store")
+    data = "tenants/acme/datasets"
+    for name in ("storage", "cloud"):
+        store.upload_file(f"{data}/{name}/d1/log", tmp_path / "data" / f"{name}.jsonl")
+    lines = (tmp_path / "data" / "cloud.jsonl").read_text().splitlines()
+    judged = []
+    for start in range(0, len(lines) - 10, 5):
+        chunk = lines[start : start + 10]
+        anomalous = any(json.loads(x)["label"] == 1 for x in chunk)
+        if len([j for j in judged if (j.verdict is Verdict.ANOMALY) == anomalous]) < 6:
+            verdict = Verdict.ANOMALY if anomalous else Verdict.NOT_ANOMALY
+            judged.append(JudgedWindow(anomaly_id=start, lines=chunk, verdict=verdict, flagged_by="3"))
+    feedback_key = KEYS.prefix + "inputs/cloud.feedback.jsonl"
+    store.put_bytes(feedback_key, "".join(j.model_dump_json() + "\n" for j in judged).encode())
+    target = {**system("cloud", "jsonl", [f"{data}/cloud/d1/log"]), "feedback_key": feedback_key}
+    overrides = {"hidden": 32, "ffn": 64, "min_steps": 60}
+    spec = job_spec(target, [system("storage", "jsonl", [f"{data}/storage/d1/log"])], epochs=2)
+    spec["options"] |= {"target_labelled": 0, "overrides": overrides}
+    store.put_json(KEYS.spec, spec)
+
+    done, _ = run_job(ray_env, KEYS.spec)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    result = parse_result(store.get_json(KEYS.result))
+    assert isinstance(result, JobSucceeded), result
+    feedback = result.metrics.feedback
+    assert feedback is not None and (feedback.judged, feedback.anomalies) == (12, 6)
+    assert feedback.flagged_by == ["3"] and feedback.before.precision == 0.5
+    assert "12 judged windows from operators (6 anomalous)" in " ".join(result.metrics.notes)
+    assert "judged F1" in done.stdout

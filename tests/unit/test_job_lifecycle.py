@@ -369,3 +369,26 @@ def test_the_scheduler_runs_the_most_urgent_job_within_capacity(world: World) ->
     assert high.status == JobStatus.RUNNING
     count = world.session.exec(select(func.count()).select_from(Job)).one()
     assert count == 2
+
+
+def test_a_retry_does_not_show_the_killed_attempts_progress_or_result(world: World) -> None:
+    """A killed attempt leaves its progress.json (and maybe a result); the next attempt starts clean, so
+    neither is read as the new attempt's while its driver has not started yet."""
+    job = world.new_job()
+    world.lifecycle.submit(world.session, job)
+    keys = world.keys(job)
+    world.platform.store.put_json(keys.progress, {"stage": "training", "epoch": 2, "epochs": 4})
+    failed = JobFailed(error="killed", attempt="a1")
+    world.platform.store.put_json(keys.result, failed.model_dump(mode="json"))
+    world.ray_says(job, "FAILED")
+    world.lifecycle.follow(world.session, job)
+    assert job.status == JobStatus.QUEUED and job.error == "killed"
+
+    world.clock.now = job.next_attempt_at or T0
+    world.lifecycle.submit(world.session, job)
+    world.ray_says(job, "PENDING")
+    world.lifecycle.follow(world.session, job)
+    assert job.attempts == 2 and job.progress["stage"] == "submitted"
+    world.ray_says(job, None)  # lost before its driver ran: submitted again, not concluded by the old result
+    world.lifecycle.follow(world.session, job)
+    assert job.status == JobStatus.RUNNING and job.attempts == 2

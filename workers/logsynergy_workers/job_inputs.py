@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from logsynergy.errors import InputError, ObjectNotFound
+from logsynergy.feedback import read_judgements
 from logsynergy.store import ObjectStore
 from logsynergy.systems import SystemSpec
 from logsynergy_contracts import SystemInput, TrainJobSpec
@@ -24,8 +25,9 @@ def check_inputs(store: ObjectStore, spec: TrainJobSpec) -> None:
 
 
 def download_system(store: ObjectStore, system: SystemInput, directory: Path) -> SystemSpec:
-    """Download a system's datasets (concatenated in order) and interpretations into `directory`
-    (one directory per system: the caller names it, so that no system name becomes a path)."""
+    """Download a system's datasets (concatenated in order), interpretations and judged windows
+    (`feedback_key`: JSONL of `JudgedWindow`, extra labelled target windows) into `directory` (one
+    directory per system: the caller names it, so that no system name becomes a path)."""
     base = directory
     parts = base / "parts"
     parts.mkdir(parents=True, exist_ok=True)
@@ -40,6 +42,10 @@ def download_system(store: ObjectStore, system: SystemInput, directory: Path) ->
     interpretations = None
     if system.interpretations_key:
         interpretations = _download(store, system.interpretations_key, base / "interpretations.jsonl")
+    feedback = None
+    if system.feedback_key:
+        feedback = _download(store, system.feedback_key, base / "feedback.jsonl")
+        read_judgements(feedback, name=system.feedback_key)  # a bad line is named by its key, now
     shutil.rmtree(parts, ignore_errors=True)
     return SystemSpec(
         name=system.name,
@@ -49,6 +55,7 @@ def download_system(store: ObjectStore, system: SystemInput, directory: Path) ->
         description=system.description,
         interpretations=interpretations,
         windowing=system.windowing,
+        feedback=feedback,
     )
 
 

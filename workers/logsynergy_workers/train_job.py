@@ -27,7 +27,7 @@ from typing import Any
 from logsynergy.errors import ConfigError, LogSynergyError, ObjectNotFound
 from logsynergy.metrics import TrainingMetrics
 from logsynergy.store import ObjectStore, dir_prefix, make_store, store_from_env
-from logsynergy_contracts import JobFailed, JobKeys, JobSucceeded, TrainJobSpec, parse_result
+from logsynergy_contracts import JobFailed, JobKeys, JobProgress, JobSucceeded, TrainJobSpec, parse_result
 from logsynergy_workers.job_inputs import check_inputs, download_system
 from logsynergy_workers.job_progress import ProgressWriter, error_message, write_result
 
@@ -200,6 +200,7 @@ def run(spec_key: str) -> int:
         progress.stage("preparing", "checking inputs")
         check_inputs(store, spec)
         error = _run_trainer(spec, attempt, started)
+        progress.state = _read_progress(store, keys.progress) or progress.state  # the worker's, if it wrote
         outcome = _read_result(store, keys.result)
         if outcome is not None and outcome.attempt == attempt:
             ok = isinstance(outcome, JobSucceeded)
@@ -220,6 +221,14 @@ def run(spec_key: str) -> int:
             except Exception as write_error:
                 say(f"could not write the failure to {keys.result}: {error_message(write_error)}")
         return 1
+
+
+def _read_progress(store: ObjectStore, key: str) -> JobProgress | None:
+    """The progress.json at `key` (the stage a killed worker reached); None when unreadable."""
+    try:
+        return JobProgress.model_validate(store.get_json(key))
+    except (LogSynergyError, ValueError):
+        return None
 
 
 def _read_result(store: ObjectStore, key: str) -> JobSucceeded | JobFailed | None:

@@ -89,13 +89,15 @@ ABBREVIATIONS: dict[str, str] = {
 # Tokens with digits that are words, not parameters.
 _KEEP_WITH_DIGITS = {"ipv4", "ipv6", "md5", "sha1", "sha256", "utf8", "x86", "x64", "l1", "l2", "l3", "2fa"}
 
-# Parameters dropped before anything else, most specific first.
+# Parameters dropped before anything else, most specific first. The url scheme and the email local part
+# are bounded (64 characters, RFC 5321's local-part limit): unbounded, a long run of their characters
+# (`a1.a1.a1.…`) is rescanned from each word boundary in it, quadratic in a line's length.
 _PARAMETERS = [
     re.compile(p)
     for p in (
         r"<\*>",
-        r"\b[a-zA-Z][a-zA-Z0-9+.-]*://\S+",  # url
-        r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b",  # email
+        r"\b[a-zA-Z][a-zA-Z0-9+.-]{0,63}://\S+",  # url
+        r"\b[\w.+-]{1,64}@[\w-]+(?:\.[\w-]+)+\b",  # email
         r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b",  # uuid
         r"(?:[0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}",  # mac
         r"\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?",  # ipv4[:port]

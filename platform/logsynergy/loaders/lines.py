@@ -35,6 +35,23 @@ def record_from_line(fmt: str | None, line: str, line_no: int) -> LogRecord:
     return LogRecord(line_no, text.strip(), text)
 
 
-def records_from_lines(fmt: str | None, lines: Sequence[str], start: int = 1) -> list[LogRecord]:
-    """Records for consecutive raw lines; line numbers count from `start`."""
-    return [record_from_line(fmt, line, i) for i, line in enumerate(lines, start)]
+def clip(record: LogRecord, max_chars: int) -> LogRecord:
+    """`record` with each of its texts cut to `max_chars` characters: what one line costs downstream
+    (masking, template mining, interpretation, reports) is then bounded whatever a client sends."""
+    record.message, record.raw = record.message[:max_chars], record.raw[:max_chars]
+    if record.session is not None:
+        record.session = record.session[:max_chars]
+    if record.timestamp is not None:
+        record.timestamp = record.timestamp[:max_chars]
+    return record
+
+
+def records_from_lines(
+    fmt: str | None, lines: Sequence[str], start: int = 1, max_chars: int | None = None
+) -> list[LogRecord]:
+    """Records for consecutive raw lines; line numbers count from `start`. With `max_chars`, each
+    record is `clip`ped after its line is parsed (a JSON line stays parseable)."""
+    records = (record_from_line(fmt, line, i) for i, line in enumerate(lines, start))
+    if max_chars is None:
+        return list(records)
+    return [clip(record, max_chars) for record in records]

@@ -28,6 +28,11 @@ from logsynergy.store.base import (
 
 PART_SIZE = 8 << 20  # multipart part size of streamed uploads (S3 minimum: 5 MiB)
 _NOT_FOUND = {"NoSuchKey", "NoSuchObject", "ResourceNotFound"}
+_HINTS = {  # what to check for S3 errors that are about credentials, not the request
+    "InvalidAccessKeyId": "check LOGSYNERGY_STORE_ACCESS_KEY",
+    "SignatureDoesNotMatch": "check LOGSYNERGY_STORE_SECRET_KEY for this access key",
+    "AccessDenied": "the access key lacks the permission for this",
+}
 
 
 def _http_client() -> urllib3.PoolManager:
@@ -86,7 +91,8 @@ class MinioStore(ObjectStore):
         except S3Error as exc:
             if key is not None and exc.code in _NOT_FOUND:
                 raise ObjectNotFound(f"no object {key!r} in {self.describe()}") from exc
-            raise StoreError(f"cannot {what} in {where}: {exc.code}: {exc.message}") from exc
+            hint = f" ({_HINTS[exc.code]})" if exc.code in _HINTS else ""
+            raise StoreError(f"cannot {what} in {where}: {exc.code}: {exc.message}{hint}") from exc
         except (MinioException, urllib3.exceptions.HTTPError, OSError) as exc:
             reason = getattr(exc, "reason", None) or exc
             raise StoreError(f"cannot {what} in {where}: {reason}") from exc

@@ -73,8 +73,28 @@ class ServeArgs(BaseModel):
     hook_retries: int = Field(3, ge=0, description="alert hook delivery retries")
     hook_dedup_s: float = Field(300.0, ge=0, description="an identical alert is not re-sent within this")
     stream_ttl_s: float = Field(300.0, ge=0, description="stream state lifetime after its last batch")
-    max_body_bytes: int = Field(32 << 20, ge=1024, description="request body limit (413 beyond)")
+    record_anomalies: bool = Field(
+        True, description="write each request's flagged windows to the anomaly inbox before answering"
+    )
+    max_body_bytes: int = Field(
+        32 << 20, ge=1024, description="request body limit, also once gunzipped (413 beyond)"
+    )
     max_lines: int = Field(200_000, ge=1, description="lines per request (413 beyond)")
+    max_line_chars: int = Field(
+        8192, ge=64, description="a longer line is scored (and reported) cut to this many characters"
+    )
+    otlp_system_attribute: str = Field(
+        "service.name", min_length=1, max_length=256, description="OTLP resource attribute naming the system"
+    )
+    otlp_session_attribute: str = Field(
+        "session.id", max_length=256, description="OTLP log-record attribute holding the session ('': none)"
+    )
+    message_key: str = Field(
+        "message", min_length=1, max_length=128, description="the message's key in JSON lines and OTLP maps"
+    )
+    session_key: str = Field(
+        "session", min_length=1, max_length=128, description="the session's key in JSON lines"
+    )
 
     @model_validator(mode="before")
     @classmethod

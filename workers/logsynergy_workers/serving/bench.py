@@ -10,6 +10,11 @@ reported with the range. Writes DIR/serving.json and DIR/serving.md.
 The endpoint is the one `logsynergy up` serves: the ingress replica itself on the port (direct ingress,
 `serving.endpoint`); the same service is also measured through Serve's proxy, for the ratio of the two
 paths in one run (`--proxy-only`: the proxy alone, as on a cluster).
+Anomaly recording (`record_anomalies`, on by default) is measured against recording off in the same run:
+after the main rows (recording on), the app is redeployed alternately off and on (`--recording-rounds`
+times each, off first), and each phase measures the first `--systems` row again; each mode's row is the
+median of all its runs. Every request whose windows are flagged writes one batch to the inbox of the
+bench's local store (fsync'd, as `LocalStore` writes), which no control plane empties here.
 Deployment as a small dedicated serving node would run it: one `ModelPool` replica per CPU, each taking
 `POOL_ONGOING` requests at once (so a hot model spills to, and is loaded on, the other replica), and
 Ray passing objects up to 1 MiB inline rather than through the object store (a 1,000-line
@@ -32,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from logsynergy_workers.ray_env import INLINE_OBJECT_ENV, apply_local_ray_env
-from logsynergy_workers.serving.endpoint import direct_ingress_env, free_port, start_detection
+from logsynergy_workers.serving.endpoint import APP_NAME, direct_ingress_env, free_port, start_detection
 
 TARGET_LINES_PER_S = 50_000
 TARGET_P99_MS = 50.0
@@ -144,26 +149,33 @@ def server_cpu_seconds() -> float:
     return sum(times[pid] for pid in ours)
 
 
-def cache_counts(url: str) -> tuple[int, int]:
-    """(windows, pattern-cache hits) summed over the tenant's models, from the ingress stats."""
+def cache_counts(url: str) -> tuple[int, int, int, int]:
+    """(windows, pattern-cache hits, flagged windows, recorded batches) summed over the tenant's models,
+    from the ingress stats."""
     import httpx
 
     stats = httpx.get(f"{url}/v1/detect/-/stats", headers={"Authorization": f"Bearer {KEY}"}).json()
     models = stats["models"].values()
-    return sum(m["windows"] for m in models), sum(m["cache_hits"] for m in models)
+    windows, hits = sum(m["windows"] for m in models), sum(m["cache_hits"] for m in models)
+    flagged = sum(m.get("flagged", 0) for m in models)
+    return windows, hits, flagged, stats.get("recording", {}).get("batches", 0)
 
 
 def scenario(url: str, systems: list[str], payloads: list[bytes], size: int, clients: int, seconds: float):
-    """One measured run, with the pattern-cache hit rate of its windows."""
-    windows, hits = cache_counts(url)
+    """One measured run, with the pattern-cache hit rate of its windows, the windows flagged and the
+    anomaly batches recorded per request."""
+    windows, hits, flagged, batches = cache_counts(url)
     print(f"measuring {len(systems)} systems, {size}-line requests, {clients} clients ...", flush=True)
     cpu = server_cpu_seconds()
     result = asyncio.run(_load(url, systems, payloads, size, clients, seconds))
     lines = max(1, result["requests"] * size)
     # what the server side spent per 1,000 lines answered: steadier than lines/s on a shared machine
     result["server_cpu_ms_per_1000_lines"] = round((server_cpu_seconds() - cpu) * 1e6 / lines, 1)
-    windows_after, hits_after = cache_counts(url)
+    windows_after, hits_after, flagged_after, batches_after = cache_counts(url)
     result["cache_hit_rate"] = round((hits_after - hits) / max(1, windows_after - windows), 3)
+    requests = max(1, result["requests"])
+    result["flagged_per_request"] = round((flagged_after - flagged) / requests, 2)
+    result["batches_per_request"] = round((batches_after - batches) / requests, 3)
     print(f"{len(systems)} systems, {size}-line requests, {clients} clients: {result}", flush=True)
     return result
 
@@ -182,6 +194,31 @@ def median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """The run with the median lines/s, with every run's lines/s under "runs_lines_per_s"."""
     ordered = sorted(runs, key=lambda r: r["lines_per_s"])
     return {**ordered[(len(ordered) - 1) // 2], "runs_lines_per_s": [r["lines_per_s"] for r in runs]}
+
+
+def recording_rows(
+    config: dict[str, Any], port: int, systems: list[str], args: argparse.Namespace
+) -> dict[str, dict[str, Any]]:
+    """Recording off and on, alternately redeployed (`args.recording_rounds` phases each, off first) and
+    measured on fresh lines: each mode's median run over its phases, with the ratio on/off."""
+    from ray import serve
+
+    runs: dict[str, list[dict[str, Any]]] = {"off": [], "on": []}
+    for phase in range(2 * args.recording_rounds):
+        mode = ("off", "on")[phase % 2]
+        serve.delete(APP_NAME)  # a redeploy in place is refused with direct ingress: delete, then deploy
+        url = start_detection({**config, "record_anomalies": mode == "on"}, "127.0.0.1", port).url
+        print(f"recording {mode} (phase {phase + 1} of {2 * args.recording_rounds})", flush=True)
+        asyncio.run(
+            _load(url, systems, bodies(4, 1000, seed=100), 1000, args.clients, max(3.0, len(systems) / 20))
+        )
+        for r in range(args.repeats):  # the same fresh bodies in both modes, round by round
+            payloads = bodies(args.bodies, 1000, seed=3000 + 10 * (phase // 2) + r)
+            runs[mode].append(scenario(url, systems, payloads, 1000, args.clients, args.seconds))
+    rows = {mode: median_run(mode_runs) for mode, mode_runs in runs.items()}
+    off, on = rows["off"], rows["on"]
+    rows["on"]["on_over_off_lines_per_s"] = round(on["lines_per_s"] / max(1, off["lines_per_s"]), 3)
+    return rows
 
 
 def routes(n_systems: int, prefix: str) -> dict[str, Any]:
@@ -245,6 +282,10 @@ def run(out: Path, args: argparse.Namespace) -> dict[str, Any]:
         small = bodies(4 * args.bodies, 100, seed=202)
         asyncio.run(_load(url, ["sys-000"], bodies(20, 100, seed=201), 100, 1, 3.0))
         latency = scenario(url, ["sys-000"], small, 100, 1, args.seconds)
+        recording: dict[str, Any] = {}
+        if args.recording_rounds:
+            names = [f"sys-{k:03d}" for k in range(args.systems[0])]
+            recording = {"systems": len(names), **recording_rows(config, port, names, args)}
     finally:
         serve.shutdown()
         ray.shutdown()
@@ -260,8 +301,40 @@ def run(out: Path, args: argparse.Namespace) -> dict[str, Any]:
         "clients": args.clients,
         "throughput_1000_lines": throughput,
         "latency_100_lines_hot": latency,
+        "recording": recording,
         "targets": {"lines_per_s": TARGET_LINES_PER_S, "p99_ms": TARGET_P99_MS},
     }
+
+
+def recording_markdown(recording: dict[str, Any], result: dict[str, Any]) -> list[str]:
+    """The section comparing anomaly recording off and on (empty when it was not measured)."""
+    if not recording:
+        return []
+    rows = [
+        "| recording | lines/s (runs) | p50 ms | p99 ms | server CPU ms / 1k lines "
+        "| flagged windows / request | batches / request |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for mode in ("off", "on"):
+        r = recording[mode]
+        runs = ", ".join(f"{n:,}" for n in r["runs_lines_per_s"])
+        cells = [mode, f"{r['lines_per_s']:,} ({runs})", r["p50_ms"], r["p99_ms"]]
+        cells += [r["server_cpu_ms_per_1000_lines"], r["flagged_per_request"], r["batches_per_request"]]
+        rows.append("| " + " | ".join(map(str, cells)) + " |")
+    ratio = recording["on"]["on_over_off_lines_per_s"]
+    verdict = "within 10 %: met" if ratio >= 0.9 else "more than 10 % slower: missed"
+    return [
+        f"## Anomaly recording off and on ({recording['systems']} system(s), 1,000-line requests, "
+        f"{result['clients']} clients)",
+        "",
+        "The app redeployed alternately with `record_anomalies` off and on (off first); each mode: the",
+        "median of all its runs (every run's lines/s in brackets), the same fresh bodies in both modes.",
+        "",
+        *rows,
+        "",
+        f"Recording on / off: {ratio:.3f} of the lines/s ({verdict}).",
+        "",
+    ]
 
 
 def markdown(result: dict[str, Any]) -> str:
@@ -321,6 +394,7 @@ def markdown(result: dict[str, Any]) -> str:
             f"p50 {lat['p50_ms']} ms, p99 {lat['p99_ms']} ms over {lat['requests']} requests "
             f"(target p99 < {target_p99:g} ms: {met}).",
             "",
+            *recording_markdown(result.get("recording") or {}, result),
         ]
     )
 
@@ -348,6 +422,12 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--bodies", type=int, default=1000, help="distinct 1,000-line bodies per scenario")
     parser.add_argument("--repeats", type=int, default=3, help="runs per fresh-lines row (median reported)")
+    parser.add_argument(
+        "--recording-rounds",
+        type=int,
+        default=2,
+        help="phases of recording off and of recording on, alternated after the main rows (0: none)",
+    )
     parser.add_argument("--pool-replicas", type=int, default=0)
     parser.add_argument("--ingress-replicas", type=int, default=0)
     parser.add_argument(

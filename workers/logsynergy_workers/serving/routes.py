@@ -10,13 +10,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from logsynergy.errors import ConfigError, InputError, LogSynergyError, ObjectNotFound, StoreError
 from logsynergy.store import ObjectStore
-from logsynergy_contracts import ROUTES_KEY, RoutingDocument, hash_key, system_key
+from logsynergy_contracts import ROUTES_KEY, HookFormat, RoutingDocument, hash_key, system_key
 
 log = logging.getLogger(__name__)
 
@@ -64,19 +64,29 @@ class RoutingUnavailable(ServingError):
     status, code = 503, "routing_unavailable"
 
 
+class RecordingUnavailable(ServingError):
+    """The request's flagged windows could not be written to the anomaly inbox: it was not answered, so
+    that no anomaly goes unrecorded; the client retries."""
+
+    status, code = 503, "recording_unavailable"
+
+
 def model_id(tenant: str, system: str, version: str) -> str:
     return f"{tenant}/{system}:{version}"
 
 
 @dataclass(frozen=True)
 class Route:
-    """Where one request goes: a tenant's system at one model version."""
+    """Where one request goes: a tenant's system at one model version, its alert hooks (`hook_formats`:
+    the payload format by URL, LogSynergy's own when absent) and its suppressed incident patterns."""
 
     tenant: str
     system: str
     version: str
     artifact_prefix: str
     hooks: tuple[str, ...] = ()
+    hook_formats: Mapping[str, HookFormat] = field(default_factory=dict)
+    suppressed: frozenset[str] = frozenset()
 
     @property
     def model_id(self) -> str:
@@ -130,7 +140,9 @@ class RoutingTable:
         prefix = versions[version]
         if not prefix:
             raise NoActiveVersion(f"system {system!r}: version {version!r} has no artifact prefix")
-        return Route(tenant, system, version, prefix, tuple(entry.hooks))
+        return Route(
+            tenant, system, version, prefix, tuple(entry.hooks), entry.hook_formats, entry.suppressed
+        )
 
 
 class RoutesCache:

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo test bench bench-serve lint format helm-check
+.PHONY: venv demo test bench bench-serve soak lint format helm-check
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,3 +36,6 @@ helm-check: $(STAMP)
 
 bench-serve: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/python -m logsynergy_workers.serving.bench --out runs/bench-serve
+
+soak: $(STAMP)
+	HF_HUB_OFFLINE=1 $(BIN)/python -m logsynergy_api.soak --out runs/soak $(SOAK_ARGS)

@@ -9,8 +9,10 @@ from typing import Annotated, Any
 import typer
 
 from logsynergy.cli import add_core_commands, console, new_app, out, run
+from logsynergy.errors import LogSynergyError
 from logsynergy.options import DEFAULT_OPTIONS
 from logsynergy_api.client import PlatformClient
+from logsynergy_contracts import Verdict
 
 # The core commands, except its in-process `demo`: `demo` here is the whole platform (--in-process runs
 # the core's). The platform's own commands and groups follow.
@@ -20,16 +22,31 @@ systems_app = typer.Typer(no_args_is_help=True, help="Systems of your tenant (th
 datasets_app = typer.Typer(no_args_is_help=True, help="Datasets of a system (through the API).")
 jobs_app = typer.Typer(no_args_is_help=True, help="Training jobs (through the API).")
 models_app = typer.Typer(no_args_is_help=True, help="Model versions of a system (through the API).")
+anomalies_app = typer.Typer(
+    no_args_is_help=True,
+    help="Windows the detection endpoint flagged, and their judgements (through the API).",
+)
+incidents_app = typer.Typer(
+    no_args_is_help=True,
+    help="Anomalies grouped by template pattern, and their judgements (through the API).",
+)
 for sub, name in (
     (systems_app, "systems"),
     (datasets_app, "datasets"),
     (jobs_app, "jobs"),
     (models_app, "models"),
+    (anomalies_app, "anomalies"),
+    (incidents_app, "incidents"),
 ):
     app.add_typer(sub, name=name)
 
 Url = Annotated[str | None, typer.Option("--url", help="API URL (env LOGSYNERGY_API_URL)")]
 Key = Annotated[str | None, typer.Option("--key", help="API key (env LOGSYNERGY_API_KEY)")]
+Status = Annotated[str | None, typer.Option(help="open, anomaly or not_anomaly")]
+Limit = Annotated[int, typer.Option(help="page size")]
+Offset = Annotated[int, typer.Option(help="rows to skip")]
+Note = Annotated[str | None, typer.Option(help="why (kept with the verdict)")]
+Clear = Annotated[bool, typer.Option("--clear", help="take the judgement back instead")]
 
 
 def show(data: Any) -> None:
@@ -234,6 +251,101 @@ def models_list(system: str, url: Url = None, key: Key = None) -> None:
 @models_app.command("activate")
 def models_activate(system: str, version: int, url: Url = None, key: Key = None) -> None:
     show(PlatformClient(url, key).request("POST", f"/v1/systems/{system}/models/{version}/activate"))
+
+
+def _params(**values: Any) -> dict[str, Any]:
+    return {name: value for name, value in values.items() if value is not None}
+
+
+def _verdict(verdict: Verdict | None, clear: bool) -> str | None:
+    if clear == (verdict is not None):
+        raise LogSynergyError("give a verdict (anomaly or not_anomaly) or --clear, not both")
+    return verdict.value if verdict else None
+
+
+@anomalies_app.command("list")
+def anomalies_list(
+    system: str,
+    since: Annotated[str | None, typer.Option(help="received at or after (ISO-8601, UTC if no zone)")] = None,
+    until: Annotated[str | None, typer.Option(help="received before (ISO-8601)")] = None,
+    status: Status = None,
+    min_score: Annotated[float | None, typer.Option()] = None,
+    version: Annotated[int | None, typer.Option(help="model version that flagged them")] = None,
+    incident: Annotated[int | None, typer.Option(help="incident id")] = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+    url: Url = None,
+    key: Key = None,
+) -> None:
+    """The system's anomalies, newest first."""
+    params = _params(
+        since=since,
+        until=until,
+        status=status,
+        min_score=min_score,
+        version=version,
+        incident=incident,
+        limit=limit,
+        offset=offset,
+    )
+    show(PlatformClient(url, key).request("GET", f"/v1/systems/{system}/anomalies", params=params))
+
+
+@anomalies_app.command("show")
+def anomalies_show(system: str, anomaly_id: int, url: Url = None, key: Key = None) -> None:
+    """One anomaly with its window's lines, templates and interpretations."""
+    show(PlatformClient(url, key).request("GET", f"/v1/systems/{system}/anomalies/{anomaly_id}"))
+
+
+@anomalies_app.command("judge")
+def anomalies_judge(
+    system: str,
+    anomaly_id: int,
+    verdict: Annotated[Verdict | None, typer.Argument()] = None,
+    note: Note = None,
+    clear: Clear = False,
+    url: Url = None,
+    key: Key = None,
+) -> None:
+    """Judge one window: anomaly or not_anomaly (not_anomaly also stops its pattern alarming)."""
+    judged = PlatformClient(url, key).judge(system, "anomalies", anomaly_id, _verdict(verdict, clear), note)
+    if judged is None:
+        out.print(f"judgement of anomaly {anomaly_id} taken back")
+    else:
+        show(judged)
+
+
+@incidents_app.command("list")
+def incidents_list(
+    system: str,
+    status: Status = None,
+    order: Annotated[str, typer.Option(help="last_seen, max_score or count (descending)")] = "last_seen",
+    limit: Limit = 100,
+    offset: Offset = 0,
+    url: Url = None,
+    key: Key = None,
+) -> None:
+    """The system's incidents (anomalies grouped by template pattern)."""
+    params = _params(status=status, order=order, limit=limit, offset=offset)
+    show(PlatformClient(url, key).request("GET", f"/v1/systems/{system}/incidents", params=params))
+
+
+@incidents_app.command("judge")
+def incidents_judge(
+    system: str,
+    incident_id: int,
+    verdict: Annotated[Verdict | None, typer.Argument()] = None,
+    note: Note = None,
+    clear: Clear = False,
+    url: Url = None,
+    key: Key = None,
+) -> None:
+    """Judge a pattern: not_anomaly stops it alarming at once; its windows take the verdict."""
+    judged = PlatformClient(url, key).judge(system, "incidents", incident_id, _verdict(verdict, clear), note)
+    if judged is None:
+        out.print(f"judgement of incident {incident_id} taken back")
+    else:
+        show(judged)
 
 
 def main() -> None:

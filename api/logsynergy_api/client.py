@@ -73,6 +73,17 @@ class PlatformClient:
         body = {"target": target, **{k: v for k, v in fields.items() if v is not None}}
         return self.request("POST", "/v1/jobs", json=body)
 
+    def judge(
+        self, system: str, kind: str, item_id: int, verdict: str | None, note: str | None = None
+    ) -> Any:
+        """Judge an anomaly or incident (`kind`: "anomalies" or "incidents"); verdict None takes the
+        judgement back."""
+        path = f"/v1/systems/{system}/{kind}/{item_id}/judgement"
+        if verdict is None:
+            return self.request("DELETE", path)
+        body = {"verdict": verdict, **({"note": note} if note else {})}
+        return self.request("POST", path, json=body)
+
     def wait_job(
         self,
         job_id: str,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
@@ -15,12 +17,29 @@ if TYPE_CHECKING:
     from logsynergy_workers.launcher import JobLauncher
 
 
+class Counts:
+    """Counters of this process's background work (e.g. anomaly batches ingested), for /metrics."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts: Counter[str] = Counter()
+
+    def add(self, name: str, amount: int = 1) -> None:
+        with self._lock:
+            self._counts[name] += amount
+
+    def get(self, name: str) -> int:
+        with self._lock:
+            return self._counts[name]
+
+
 @dataclass
 class Platform:
     settings: Settings
     engine: Engine
     store: ObjectStore
     launcher: JobLauncher | None = None
+    counts: Counts = field(default_factory=Counts)
 
     @classmethod
     def build(cls, settings: Settings, launcher: JobLauncher | None = None) -> Platform:

@@ -30,11 +30,14 @@ class LocalRay:
     settings: Settings
     num_cpus: int | None = None
     temp_dir: str = field(default="", init=False)
+    _saved_env: dict[str, str] = field(default_factory=dict, init=False, repr=False)
 
     def start(self) -> str:
+        """Start Ray with this platform's environment (restored by `stop`: a process may start it twice)."""
         import ray
 
         settings = self.settings
+        self._saved_env = dict(os.environ)
         ray_environment(settings.serve_port if settings.serve_direct_ingress else None)
         self.temp_dir = tempfile.mkdtemp(prefix="lsray-", dir="/tmp")
         os.environ["RAY_TMPDIR"] = self.temp_dir
@@ -55,6 +58,9 @@ class LocalRay:
 
         ray.shutdown()
         shutil.rmtree(self.temp_dir, ignore_errors=True)
+        if self._saved_env:
+            os.environ.clear()
+            os.environ.update(self._saved_env)
 
 
 def serve_args(settings: Settings) -> ServeArgs:

@@ -13,8 +13,20 @@ from sqlmodel import Session
 from logsynergy_api.cleanup import clean_leftovers
 from logsynergy_api.context import Platform
 from logsynergy_api.errors import error_body, install_error_handlers
+from logsynergy_api.ingester import Ingester
 from logsynergy_api.limits import BodyLimit
-from logsynergy_api.routes import health, hooks, interpretations, jobs, models, systems, tenants
+from logsynergy_api.routes import (
+    anomalies,
+    console,
+    health,
+    hooks,
+    incidents,
+    interpretations,
+    jobs,
+    models,
+    systems,
+    tenants,
+)
 from logsynergy_api.scheduler import Scheduler
 from logsynergy_api.services.routing import publish_routes
 from logsynergy_api.services.tenants import ensure_admin
@@ -40,7 +52,8 @@ def bootstrap(platform: Platform) -> str | None:
 
 
 def create_app(platform: Platform, *, run_scheduler: bool = True) -> FastAPI:
-    """The API over `platform`; with `run_scheduler`, the job scheduler runs while the app does."""
+    """The API over `platform`; with `run_scheduler`, the job scheduler runs while the app does (given a
+    Ray cluster), and so does the anomaly ingester unless the ANOMALY_INGEST setting turns it off."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -50,13 +63,25 @@ def create_app(platform: Platform, *, run_scheduler: bool = True) -> FastAPI:
             scheduler = Scheduler(platform)
             scheduler.start()
         app.state.scheduler = scheduler
+        ingester = None
+        if run_scheduler and platform.settings.anomaly_ingest:
+            ingester = Ingester(platform)
+            ingester.start()
+        app.state.ingester = ingester
         try:
             yield
         finally:
+            if ingester is not None:
+                ingester.stop()
             if scheduler is not None:
                 scheduler.stop()
 
-    app = FastAPI(title="LogSynergy Platform", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(
+        title="LogSynergy Platform",
+        version=console.PLATFORM_VERSION,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
     app.state.platform = platform
     install_error_handlers(app)
     limit = platform.settings.max_upload_bytes + 1024 * 1024
@@ -71,6 +96,8 @@ def create_app(platform: Platform, *, run_scheduler: bool = True) -> FastAPI:
 
     app.add_middleware(BodyLimit, max_bytes=limit)  # counts streamed bodies too (no Content-Length)
 
-    for module in (health, tenants, systems, interpretations, jobs, models, hooks):
+    routers = (health, tenants, systems, interpretations, jobs, models, hooks, anomalies, incidents)
+    for module in (*routers, console):
         app.include_router(module.router)
+    console.mount_console(app, platform.settings.bench_dir)
     return app

@@ -8,13 +8,14 @@ names and formats themselves); `max_length` is for sizes the API enforces too.""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, Column, Enum, UniqueConstraint
 from sqlmodel import Field, SQLModel
 from sqlmodel.sql.sqltypes import AutoString
 
-from logsynergy_contracts import JobStatus
+from logsynergy_contracts import HookFormat, JobStatus, Verdict
 from logsynergy_contracts.hook_urls import MAX_URL_LENGTH
 
 
@@ -25,6 +26,11 @@ def utcnow() -> datetime:
 def varchar(length: int) -> AutoString:
     """A column of at most `length` characters whose size is a storage limit, not a validation rule."""
     return AutoString(length=length)
+
+
+def value_enum(enum: type[StrEnum]) -> Enum:
+    """A StrEnum column stored as its plain values ("queued") in a VARCHAR(16)."""
+    return Enum(enum, native_enum=False, length=16, values_callable=lambda e: [s.value for s in e])
 
 
 class TenantBase(SQLModel):
@@ -113,7 +119,7 @@ class JobBase(SQLModel):
     status: JobStatus = Field(
         default=JobStatus.QUEUED,
         index=True,
-        sa_type=Enum(JobStatus, native_enum=False, length=16, values_callable=lambda e: [s.value for s in e]),
+        sa_type=value_enum(JobStatus),
     )
     sources: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     sources_chosen_automatically: bool = False
@@ -167,6 +173,11 @@ class RoutingState(SQLModel, table=True):
 
 class AlertHookBase(SQLModel):
     url: str = Field(max_length=MAX_URL_LENGTH, schema_extra={"pattern": r"^https?://"})
+    format: HookFormat = Field(
+        default=HookFormat.LOGSYNERGY,
+        sa_type=value_enum(HookFormat),
+        description="payload: LogSynergy's report per POST, or Alertmanager's webhook (v4)",
+    )
 
 
 class AlertHook(AlertHookBase, table=True):
@@ -174,3 +185,68 @@ class AlertHook(AlertHookBase, table=True):
     tenant_id: int = Field(foreign_key="tenant.id", index=True)
     system_id: int = Field(foreign_key="system.id", index=True)
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class IncidentStatus(StrEnum):
+    """An incident as operators left it: not judged yet, or their verdict."""
+
+    OPEN = "open"
+    ANOMALY = "anomaly"
+    NOT_ANOMALY = "not_anomaly"
+
+
+class JudgementFields(SQLModel):
+    """An operator's verdict on a window or an incident (none yet: all null)."""
+
+    verdict: Verdict | None = Field(default=None, index=True, sa_type=value_enum(Verdict))
+    note: str | None = None
+    judged_at: datetime | None = None
+
+
+class IncidentBase(JudgementFields):
+    """The windows of one system with one template pattern (`anomalies.pattern_id`)."""
+
+    pattern: str = Field(sa_type=varchar(64))
+    status: IncidentStatus = Field(
+        default=IncidentStatus.OPEN, index=True, sa_type=value_enum(IncidentStatus)
+    )
+    count: int = 0
+    first_seen: datetime
+    last_seen: datetime
+    max_score: float
+    templates: list[str] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False), description="a sample of its templates"
+    )
+
+
+class Incident(IncidentBase, table=True):
+    __table_args__ = (UniqueConstraint("system_id", "pattern"),)
+    id: int | None = Field(default=None, primary_key=True)
+    tenant_id: int = Field(foreign_key="tenant.id", index=True)
+    system_id: int = Field(foreign_key="system.id", index=True)
+
+
+class AnomalyBase(JudgementFields):
+    """One window the detection endpoint flagged (its lines are in the archive object)."""
+
+    version: str = Field(sa_type=varchar(32), description="the model version that flagged it")
+    batch_id: str = Field(sa_type=varchar(64))
+    window_index: int
+    received: datetime = Field(index=True)
+    stream_id: str | None = None
+    session: str | None = None
+    first_line: int
+    last_line: int
+    score: float
+    threshold: float
+    pattern: str = Field(sa_type=varchar(64))
+    new_templates: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+
+
+class Anomaly(AnomalyBase, table=True):
+    __table_args__ = (UniqueConstraint("batch_id", "window_index"),)
+    id: int | None = Field(default=None, primary_key=True)
+    tenant_id: int = Field(foreign_key="tenant.id", index=True)
+    system_id: int = Field(foreign_key="system.id", index=True)
+    incident_id: int = Field(foreign_key="incident.id", index=True)
+    archive_key: str

@@ -15,7 +15,10 @@ from sqlmodel.main import SQLModelConfig
 from logsynergy.options import TrainingBasics, TrainingTuning
 from logsynergy_api.models import (
     AlertHookBase,
+    AnomalyBase,
     DatasetBase,
+    IncidentBase,
+    IncidentStatus,
     Interpretation,
     InterpretationBase,
     JobBase,
@@ -24,7 +27,7 @@ from logsynergy_api.models import (
     TenantBase,
 )
 from logsynergy_api.services.tenants import NAME
-from logsynergy_contracts import JobStatus
+from logsynergy_contracts import JobStatus, RecordedEvent, Verdict
 
 # The rule `services.tenants.check_name` enforces (with its own message), stated in the schema (where a
 # pattern matches anywhere unless anchored).
@@ -143,6 +146,10 @@ class JobCreate(TrainingBasics):
     options: TrainingTuning = Field(
         default_factory=TrainingTuning, description="advanced training options, e.g. epochs"
     )
+    use_feedback: bool | None = Field(
+        default=None,
+        description="train on the target's judged windows too; default: when it has any",
+    )
 
 
 class JobPublic(JobBase, Public):
@@ -170,3 +177,26 @@ class HookCreate(AlertHookBase, Body):
 class HookPublic(AlertHookBase, Public):
     id: int
     created_at: datetime
+
+
+class JudgementCreate(Body):
+    verdict: Verdict
+    note: str | None = Field(default=None, max_length=2000, pattern=r"^[^\x00]*$")
+
+
+class IncidentPublic(IncidentBase, Public):
+    id: int
+
+
+class AnomalyPublic(AnomalyBase, Public):
+    id: int
+    incident_id: int
+    status: IncidentStatus = Field(
+        default=IncidentStatus.OPEN, description="its own verdict, else its incident's, else open"
+    )
+
+
+class AnomalyReport(AnomalyPublic):
+    """An anomaly with its window's lines as the endpoint reported them."""
+
+    events: list[RecordedEvent] = Field(default_factory=list)

@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     dashboard_port: int = 8265
     serve_port: int = 8000
     serve_url: str | None = Field(default=None, description="public URL of the detection endpoint")
+    bench_dir: Path | None = Field(
+        default=None, description="a `make bench` output folder whose plots the web console shows"
+    )
     serve_direct_ingress: bool = Field(
         default=True,
         description="local platform: the ingress replica itself serves SERVE_PORT (no proxy hop)",
@@ -53,6 +56,13 @@ class Settings(BaseSettings):
     max_attempts: int = Field(default=3, ge=1)
     retry_backoff_s: float = Field(default=5.0, ge=0)
     scheduler_interval_s: float = Field(default=1.0, gt=0)
+    anomaly_ingest: bool = Field(
+        default=True, description="ingest the anomalies the detection endpoint records, in this process"
+    )
+    anomaly_ingest_interval_s: float = Field(default=1.0, gt=0, description="pause between inbox passes")
+    anomaly_retention_days: float = Field(
+        default=30.0, gt=0, description="unjudged anomalies older than this are purged (judged ones stay)"
+    )
     max_upload_mb: float = Field(default=512.0, gt=0)
     max_import_mb: float = Field(default=20.0, gt=0, description="largest interpretations import")
     max_upload_expanded_mb: float | None = Field(

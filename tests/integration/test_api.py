@@ -1,7 +1,7 @@
 """The control plane over real HTTP: tenants, systems, datasets, interpretations, jobs, models, hooks.
 
-Runs on SQLite with the local store, and on a PostgreSQL 15 server with the MinIO store against moto's
-S3 server. No Ray here: jobs stay queued (the scheduler is tested in test_jobs_ray.py)."""
+Runs on SQLite with the local store, and on a PostgreSQL 15 server with the MinIO store against a real
+S3 server (SeaweedFS). No Ray here: jobs stay queued (the scheduler is tested in test_jobs_ray.py)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import httpx
 import pytest
 from helpers import postgres
 from helpers.api_server import ADMIN_KEY, RunningApi, make_settings, running_api
-from helpers.s3_server import s3_store_config  # noqa: F401
+from helpers.seaweedfs import seaweedfs, seaweedfs_store_config  # noqa: F401
 
 from logsynergy.synthetic import write_demo_systems
 from logsynergy_contracts import ROUTES_KEY
@@ -42,11 +42,11 @@ def _postgres_url() -> Iterator[str]:
         yield url
 
 
-@pytest.fixture(params=["sqlite+local", "postgres+s3"])
+@pytest.fixture(params=["sqlite+local", "postgres+seaweedfs"])
 def api(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[RunningApi]:
     overrides: dict = {"max_upload_mb": 1.0, "hook_allow_private": "127.0.0.1"}  # hooks to loopback
-    if request.param == "postgres+s3":
-        store = request.getfixturevalue("s3_store_config")
+    if request.param == "postgres+seaweedfs":
+        store = request.getfixturevalue("seaweedfs_store_config")
         url_iter = _postgres_url()
         overrides |= {
             "database_url": next(url_iter),
@@ -241,12 +241,22 @@ def test_jobs_interpretations_models_hooks(api: RunningApi, logs: Path) -> None:
     assert error_of(team.post("/v1/systems/payments/hooks", json={"url": "ftp://x"}), 422)
     for refused in ("http://10.0.0.1/a", "http://[::1]:9/a", "http://127.0.0.1:9/a\r\nX-Injected: 1"):
         assert "url:" in error_of(team.post("/v1/systems/payments/hooks", json={"url": refused}), 422)
+    assert hook.json()["format"] == "logsynergy"
+    manager = team.post(
+        "/v1/systems/payments/hooks", json={"url": "http://127.0.0.1:9/am", "format": "alertmanager"}
+    )
+    assert manager.status_code == 201 and manager.json()["format"] == "alertmanager"
+    bad_format = team.post("/v1/systems/payments/hooks", json={"url": "http://127.0.0.1:9/x", "format": "x"})
+    assert "format" in error_of(bad_format, 422)
     routes = api.platform.store.get_json(ROUTES_KEY)
     assert routes["systems"]["team-a/payments"] == {
         "active": None,
         "versions": {},
-        "hooks": ["http://127.0.0.1:9/alerts"],
+        "hooks": ["http://127.0.0.1:9/alerts", "http://127.0.0.1:9/am"],
+        "hook_formats": {"http://127.0.0.1:9/am": "alertmanager"},
+        "suppressed": [],
     }
+    assert team.delete(f"/v1/systems/payments/hooks/{manager.json()['id']}").status_code == 204
     assert team.delete(f"/v1/systems/payments/hooks/{hook.json()['id']}").status_code == 204
     assert "cancel it first" in error_of(team.delete("/v1/systems/payments"), 409)
 

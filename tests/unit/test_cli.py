@@ -115,7 +115,7 @@ def test_platform_cli_composes_the_core_commands_without_changing_them():
     platform_commands = get_command(platform.app).commands
     assert list(platform_commands) == [
         *("train", "detect", "bench", "generate", "up", "api", "demo", "onboard"),
-        *("interpretations", "systems", "datasets", "jobs", "models"),
+        *("interpretations", "systems", "datasets", "jobs", "models", "anomalies", "incidents"),
     ]
     assert platform_commands["demo"].help == inspect.getdoc(platform.demo) != inspect.getdoc(core.demo)
 

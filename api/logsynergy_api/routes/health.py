@@ -1,12 +1,13 @@
 """Liveness and Prometheus metrics."""
 
 from fastapi import APIRouter, Request, Response
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, generate_latest
 from sqlalchemy import func, text
 from sqlmodel import select
 
 from logsynergy_api.deps import SessionDep
 from logsynergy_api.models import Dataset, Job, ModelVersion, System, Tenant
+from logsynergy_api.services.anomaly_ingest import DROPPED, INGESTED, PURGED, REJECTED
 from logsynergy_contracts import JobStatus
 
 router = APIRouter(tags=["health"])
@@ -29,7 +30,8 @@ def healthz(session: SessionDep) -> dict[str, str]:
     },
 )
 def metrics(session: SessionDep, request: Request) -> Response:
-    """Counts of tenants, systems, datasets, models and jobs by status, for Prometheus."""
+    """Counts of tenants, systems, datasets, models and jobs by status, and this process's anomaly
+    ingestion, for Prometheus."""
     registry = CollectorRegistry()
     objects = Gauge("logsynergy_objects", "rows by kind", ["kind"], registry=registry)
     for kind, table in (
@@ -46,4 +48,21 @@ def metrics(session: SessionDep, request: Request) -> Response:
         jobs.labels(status).set(count)
     up = Gauge("logsynergy_scheduler_up", "1 when this process runs the job scheduler", registry=registry)
     up.set(1 if getattr(request.app.state, "scheduler", None) is not None else 0)  # set by main's lifespan
+    ingesting = Gauge(
+        "logsynergy_anomaly_ingester_up", "1 when this process runs the anomaly ingester", registry=registry
+    )
+    ingesting.set(1 if getattr(request.app.state, "ingester", None) is not None else 0)
+    counts = request.app.state.platform.counts
+    batches = Counter(
+        "logsynergy_anomaly_batches",
+        "anomaly batches this process took from the inbox, by outcome",
+        ["outcome"],
+        registry=registry,
+    )
+    for outcome, name in (("ingested", INGESTED), ("rejected", REJECTED), ("dropped", DROPPED)):
+        batches.labels(outcome).inc(counts.get(name))
+    purged = Counter(
+        "logsynergy_anomalies_purged", "anomalies this process purged (retention)", registry=registry
+    )
+    purged.inc(counts.get(PURGED))
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

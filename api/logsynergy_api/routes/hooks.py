@@ -1,5 +1,6 @@
-"""Alert webhooks of a system: anomaly reports are POSTed there by the detection service. A URL must pass
-`check_hook_url` (public targets only, unless allowed by LOGSYNERGY_HOOK_ALLOW_PRIVATE)."""
+"""Alert webhooks of a system: anomaly reports are POSTed there by the detection service, in the hook's
+`format` (LogSynergy's own, or Alertmanager's webhook payload). A URL must pass `check_hook_url` (public
+targets only, unless allowed by LOGSYNERGY_HOOK_ALLOW_PRIVATE)."""
 
 from fastapi import APIRouter, Response
 from sqlmodel import select
@@ -27,7 +28,7 @@ def add_hook(
         check_hook_url(body.url, platform.settings.hook_allow)
     except HookUrlError as error:
         raise InputError(f"url: {error}") from None
-    hook = AlertHook(tenant_id=tenant.id, system_id=system.id, url=body.url)
+    hook = AlertHook(tenant_id=tenant.id, system_id=system.id, url=body.url, format=body.format)
     session.add(hook)
     commit_and_publish(session, platform.store)
     return hook

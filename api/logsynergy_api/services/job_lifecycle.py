@@ -94,10 +94,13 @@ class JobLifecycle:
 
     # -- transitions ------------------------------------------------------------------------------
     def submit(self, session: Session, job: Job) -> None:
-        """queued → running: write the attempt's spec, mark the job running, then hand it to Ray.
-        A spec that cannot be written fails the job for good (retrying would not help)."""
+        """queued → running: write the attempt's spec, remove an earlier attempt's progress and result
+        (a killed attempt leaves them; they must not be read as this one's), mark the job running, then
+        hand it to Ray. A spec that cannot be written fails the job for good (retrying would not help)."""
         try:
             keys = write_spec(session, self.platform.store, job, self.platform.settings.train_use_gpu)
+            for key in (keys.progress, keys.result):
+                self.platform.store.delete(key)
         except LogSynergyError as error:
             self._fail(session, job, str(error), retry=False)
             return

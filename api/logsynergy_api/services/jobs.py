@@ -37,6 +37,7 @@ def create_job(
     seed: int,
     target_labelled: int,
     options: Mapping[str, Any],
+    use_feedback: bool | None = None,
 ) -> Job:
     """Queue a training job of `target`. The training fields arrive as `JobCreate` validated them
     (`TrainingBasics` and, in `options`, `TrainingTuning`); this checks them against the data."""
@@ -64,7 +65,14 @@ def create_job(
         system_id=system.id,
         priority=priority,
         status=JobStatus.QUEUED,
-        config=job_config(target, preset=preset, seed=seed, target_labelled=target_labelled, options=options),
+        config=job_config(
+            target,
+            preset=preset,
+            seed=seed,
+            target_labelled=target_labelled,
+            options=options,
+            use_feedback=use_feedback,
+        ),
         sources=chosen,
         sources_chosen_automatically=automatic,
         max_attempts=platform.settings.max_attempts,

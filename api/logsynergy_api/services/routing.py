@@ -16,26 +16,33 @@ from sqlmodel import Session, col, select, update
 from logsynergy.errors import LogSynergyError, ObjectNotFound
 from logsynergy.store import ObjectStore
 from logsynergy_api.models import AlertHook, ApiKey, ModelVersion, RoutingState, System, Tenant
-from logsynergy_contracts import ROUTES_KEY, RoutingDocument, SystemRoute, system_key, utc_now
+from logsynergy_api.services.anomalies import suppressed_patterns
+from logsynergy_contracts import ROUTES_KEY, HookFormat, RoutingDocument, SystemRoute, system_key, utc_now
 
 log = logging.getLogger(__name__)
 
 
 def build_routes(session: Session, revision: int = 0) -> RoutingDocument:
-    """The routing table as the database has it now."""
+    """The routing table as the database has it now (suppressed patterns: `anomalies.suppressed_patterns`)."""
     tenants = {t.id: t.name for t in session.exec(select(Tenant))}
     keys = {k.key_hash: tenants[k.tenant_id] for k in session.exec(select(ApiKey)) if k.tenant_id in tenants}
     versions: defaultdict[int | None, dict[str, str]] = defaultdict(dict)
     for model in session.exec(select(ModelVersion)):
         versions[model.system_id][str(model.version)] = model.artifact_key
     hooks: defaultdict[int | None, list[str]] = defaultdict(list)
+    formats: defaultdict[int | None, dict[str, HookFormat]] = defaultdict(dict)
     for hook in session.exec(select(AlertHook)):
         hooks[hook.system_id].append(hook.url)
+        if hook.format != HookFormat.LOGSYNERGY:  # the default format is left out of the table
+            formats[hook.system_id][hook.url] = hook.format
+    suppressed = suppressed_patterns(session)
     systems = {
         system_key(tenants[s.tenant_id], s.name): SystemRoute(
             active=str(s.active_version) if s.active_version is not None else None,
             versions=versions[s.id],
             hooks=hooks[s.id],
+            hook_formats=formats[s.id],
+            suppressed=frozenset(suppressed.get(s.id or 0, ())),
         )
         for s in session.exec(select(System))
         if s.tenant_id in tenants  # PostgreSQL reads each query at its own time: skip a newer tenant's

@@ -7,7 +7,17 @@ from sqlmodel import Session, col, delete, select
 from logsynergy.errors import InputError
 from logsynergy.loaders import FORMATS
 from logsynergy_api.errors import Conflict, NotFound
-from logsynergy_api.models import AlertHook, Dataset, Interpretation, Job, ModelVersion, System, Tenant
+from logsynergy_api.models import (
+    AlertHook,
+    Anomaly,
+    Dataset,
+    Incident,
+    Interpretation,
+    Job,
+    ModelVersion,
+    System,
+    Tenant,
+)
 from logsynergy_api.services.tenants import check_name
 from logsynergy_contracts import JobStatus
 
@@ -59,8 +69,8 @@ def list_systems(session: Session, tenant: Tenant) -> list[System]:
 
 
 def delete_system(session: Session, tenant: Tenant, name: str) -> list[str]:
-    """Delete a system's rows with its datasets, models, interpretations and hooks (not while a job runs);
-    returns the object-store prefixes to remove once the deletion is committed."""
+    """Delete a system's rows with its datasets, models, interpretations, hooks and anomaly history (not
+    while a job runs); returns the object-store prefixes to remove once the deletion is committed."""
     system = get_system(session, tenant, name)
     busy = session.exec(
         select(Job).where(
@@ -69,9 +79,9 @@ def delete_system(session: Session, tenant: Tenant, name: str) -> list[str]:
     ).first()
     if busy is not None:
         raise Conflict(f"system {name!r} has job {busy.id} {busy.status}; cancel it first")
-    for table in (Dataset, Interpretation, ModelVersion, AlertHook, Job):
+    for table in (Dataset, Interpretation, ModelVersion, AlertHook, Job, Anomaly, Incident):
         session.exec(delete(table).where(table.system_id == system.id))  # type: ignore[attr-defined]
     session.delete(system)
     session.flush()
     prefix = tenant_prefix(tenant)
-    return [f"{prefix}{part}/{name}/" for part in ("datasets", "models")]
+    return [f"{prefix}{part}/{name}/" for part in ("datasets", "models", "anomalies")]

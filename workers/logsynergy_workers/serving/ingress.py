@@ -44,6 +44,7 @@ from logsynergy_workers.serving.compression import decode_content
 from logsynergy_workers.serving.hooks import HookSender
 from logsynergy_workers.serving.jsonlines import CONTENT_TYPES as JSON_LINES_TYPES
 from logsynergy_workers.serving.jsonlines import JsonLinesKeys, parse_json_lines
+from logsynergy_workers.serving.port_reuse import reuse_address
 from logsynergy_workers.serving.recording import AnomalyRecorder
 from logsynergy_workers.serving.routes import (
     BadRequest,
@@ -200,6 +201,7 @@ class DetectIngress:
     """Authenticates, resolves the model version, forwards to `ModelPool`, fires alert hooks."""
 
     def __init__(self, pool: DeploymentHandle, args: ServeArgs) -> None:
+        reuse_address()  # before Serve binds this replica's direct-ingress port (see port_reuse)
         self._pool = pool
         store = make_store(store_from_env())
         self._routes = RoutesCache(store, ttl_s=args.routes_ttl_s)

@@ -1,4 +1,6 @@
-"""Fixtures of the detection-service tests: local Ray + Serve, a LocalStore, a tiny trained detector."""
+"""Fixtures of the e2e tests: the `logsynergy up` platform shared by the tests that take `local_platform`
+(test_platform_e2e.py, then test_console.py), and, for the detection-service tests, local Ray + Serve, a
+LocalStore and a tiny trained detector."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 from helpers.detector_fixture import tiny_detector
+from helpers.local_platform import Platform, SharedPlatform, stop_platform
 
 from logsynergy.store import LocalStore
 from logsynergy_contracts import ALLOW_PRIVATE_ENV
@@ -23,6 +26,43 @@ TENANT, OTHER_TENANT = "acme", "globex"
 KEY, OTHER_KEY = "acme-secret-key", "globex-secret-key"
 PREFIX_V1 = "tenants/acme/models/payments/job-1/"
 PREFIX_V2 = "tenants/acme/models/payments/job-2/"
+
+
+PLATFORM_FIXTURE = "local_platform"
+PLATFORM_MODULES = ("test_platform_e2e.py", "test_console.py")  # the order they share it in
+_shared = SharedPlatform()
+
+
+@pytest.fixture
+def local_platform(tmp_path_factory: pytest.TempPathFactory) -> Platform:
+    """The one `logsynergy up` of this run (started by the first test that takes it)."""
+    return _shared.get(tmp_path_factory.getbasetemp() / "up")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The tests on `logsynergy up` run one after another (test_platform_e2e.py's first: the console test
+    follows them on the same platform), where the first of them was, so that no other test's Ray runs
+    beside the platform's."""
+    users = [item for item in items if PLATFORM_FIXTURE in getattr(item, "fixturenames", ())]
+    if not users:
+        return
+    first = items.index(users[0])
+    others = [item for item in items if item not in users]
+    rank = {name: i for i, name in enumerate(PLATFORM_MODULES)}
+    users.sort(key=lambda item: rank.get(item.path.name, len(rank)))
+    items[:] = [*others[:first], *users, *others[first:]]
+
+
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
+    """Stop the platform once the next test does not use it (it must stop cleanly)."""
+    if nextitem is None or PLATFORM_FIXTURE not in getattr(nextitem, "fixturenames", ()):
+        _shared.stop()
+
+
+def pytest_sessionfinish() -> None:
+    if _shared.running is not None:  # an interrupted run
+        stop_platform(_shared.running)
+        _shared.running = None
 
 
 @dataclass

@@ -1,100 +1,38 @@
-"""End to end over HTTP only, as a user runs it: `logsynergy up`, onboard two sources and a target from
-../shared/datasets, train through the job queue, find the model version and the job in Ray's dashboard."""
+"""End to end over HTTP only, as a user runs it, on one `logsynergy up` (the `local_platform` fixture, which
+test_console.py uses after these tests): onboard two sources and a target from ../shared/datasets, train
+through the job queue, find the model version and the job in Ray's dashboard, follow activations at the
+detection endpoint; then the operator's loop: the windows the endpoint flags in the anomaly history and
+its incidents, a pattern judged `not_anomaly` suppressed at once and restored when the judgement is taken
+back, a retrain whose metrics report the judged windows, and kill -9 of the endpoint's replicas while a
+client streams, losing no window it was answered as anomalous."""
 
 from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
+import threading
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Callable
+from itertools import count
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
-from helpers.postgres import free_port
+from helpers.local_platform import ADMIN_KEY as KEY
+from helpers.local_platform import Platform, replica_pids
 
 pytestmark = pytest.mark.slow
-KEY = "lsk_e2e-admin-key-0123456789"
+BGL_LOG = "bgl/alert_slice_2005-11-21/BGL_2005-11-21_slice.log"
+HISTORY = "/v1/systems/bgl/anomalies"
+INCIDENTS = "/v1/systems/bgl/incidents"
+BOUND_S = 180.0  # waits (ingestion, routing refresh, a replica's restart) are bounded: a stuck part fails
+Key = tuple[int, int, float]  # an anomalous window: first line, last line, score
 
 
-@dataclass
-class Platform:
-    api: str
-    dashboard: str
-    detect: str
-    process: subprocess.Popen
-    log: Path
-
-
-def wait_http(url: str, process: subprocess.Popen, log: Path, timeout: float = 180) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"`logsynergy up` exited {process.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.5)
-    raise AssertionError(f"{url} not up after {timeout} s:\n{log.read_text()[-3000:]}")
-
-
-def start_platform(data_dir: Path, *, serving: bool = True) -> Platform:
-    """Start `logsynergy up` as a user would, on free ports, with a fixed admin key."""
-    ports = {name: free_port() for name in ("API", "DASHBOARD", "SERVE")}
-    env = {
-        **os.environ,
-        "LOGSYNERGY_DATA_DIR": str(data_dir),
-        "LOGSYNERGY_API_PORT": str(ports["API"]),
-        "LOGSYNERGY_DASHBOARD_PORT": str(ports["DASHBOARD"]),
-        "LOGSYNERGY_SERVE_PORT": str(ports["SERVE"]),
-        "LOGSYNERGY_BOOTSTRAP_API_KEY": KEY,
-        "OMP_NUM_THREADS": "1",
-        "HF_HUB_OFFLINE": "1",
-    }
-    log = data_dir / "up.log"
-    data_dir.mkdir(parents=True, exist_ok=True)
-    command = [sys.executable, "-m", "logsynergy_api.cli", "up", "--cpus", "2"]
-    if not serving:
-        command.append("--no-serving")
-    with log.open("wb") as out:
-        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
-    platform = Platform(
-        api=f"http://127.0.0.1:{ports['API']}",
-        dashboard=f"http://127.0.0.1:{ports['DASHBOARD']}",
-        detect=f"http://127.0.0.1:{ports['SERVE']}",
-        process=process,
-        log=log,
-    )
-    wait_http(platform.api + "/healthz", process, log)
-    return platform
-
-
-def stop_platform(platform: Platform) -> None:
-    platform.process.send_signal(signal.SIGINT)
-    try:
-        platform.process.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        platform.process.kill()
-        platform.process.wait()
-
-
-@pytest.fixture(scope="module")
-def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
-    running = start_platform(tmp_path_factory.mktemp("up"))
-    try:
-        yield running
-    finally:
-        stop_platform(running)
-    assert running.process.returncode == 0, running.log.read_text()[-3000:]
-
-
-def test_onboard_train_and_find_the_job_in_ray(platform: Platform, shared_datasets: Path) -> None:
-    api = httpx.Client(base_url=platform.api, headers={"Authorization": f"Bearer {KEY}"}, timeout=300)
+def test_onboard_train_and_find_the_job_in_ray(local_platform: Platform, shared_datasets: Path) -> None:
+    api = httpx.Client(base_url=local_platform.api, headers={"Authorization": f"Bearer {KEY}"}, timeout=300)
     interpretations = shared_datasets.parent / "interpretations"
     systems = {
         "hdfs": (
@@ -151,7 +89,7 @@ def test_onboard_train_and_find_the_job_in_ray(platform: Platform, shared_datase
     models = api.get("/v1/systems/bgl/models").json()
     assert models[0]["version"] == 1 and models[0]["active"]
     assert api.get("/v1/systems/bgl").json()["active_version"] == 1
-    ray_jobs = httpx.get(f"{platform.dashboard}/api/jobs/", timeout=30).json()
+    ray_jobs = httpx.get(f"{local_platform.dashboard}/api/jobs/", timeout=30).json()
     assert state["ray_submission_id"] in {j.get("submission_id") for j in ray_jobs}
 
 
@@ -167,11 +105,11 @@ def served_version(detect: httpx.Client, lines: list[str], expected: str, timeou
         time.sleep(0.5)
 
 
-def test_detection_endpoint_follows_activation(platform: Platform, shared_datasets: Path) -> None:
+def test_detection_endpoint_follows_activation(local_platform: Platform, shared_datasets: Path) -> None:
     """After the previous test: BGL has version 1. Detect through Serve, then a version 2 and a rollback."""
     auth = {"Authorization": f"Bearer {KEY}"}
-    api = httpx.Client(base_url=platform.api, headers=auth, timeout=300)
-    detect = httpx.Client(base_url=platform.detect, headers=auth, timeout=300)
+    api = httpx.Client(base_url=local_platform.api, headers=auth, timeout=300)
+    detect = httpx.Client(base_url=local_platform.detect, headers=auth, timeout=300)
     log = shared_datasets / "bgl/alert_slice_2005-11-21/BGL_2005-11-21_slice.log"
     lines = log.read_text(errors="replace").splitlines()[-1000:]
     answer = served_version(detect, lines, "1")
@@ -199,3 +137,316 @@ def test_detection_endpoint_follows_activation(platform: Platform, shared_datase
     served_version(detect, lines, "2")
     assert api.post("/v1/systems/bgl/models/1/activate").status_code == 200
     served_version(detect, lines, "1")
+
+
+# --- the operator's loop (after the tests above: BGL has versions 1 and 2, version 1 active) ----------
+
+
+def clients(platform: Platform) -> tuple[httpx.Client, httpx.Client]:
+    auth = {"Authorization": f"Bearer {KEY}"}
+    api = httpx.Client(base_url=platform.api, headers=auth, timeout=300)
+    return api, httpx.Client(base_url=platform.detect, headers=auth, timeout=300)
+
+
+def bgl_lines(shared_datasets: Path) -> list[str]:
+    return (shared_datasets / BGL_LOG).read_text(errors="replace").splitlines()
+
+
+def post_stream(detect: httpx.Client, lines: list[str], stream_id: str) -> dict[str, Any]:
+    """One request as a flushed stream of its own (the stream id tells its windows in the history)."""
+    response = detect.post("/v1/detect/bgl", json={"lines": lines, "stream_id": stream_id, "flush": True})
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    assert len(answer["anomalies"]) == sum(w["anomaly"] for w in answer["windows"])
+    return answer
+
+
+def answered(answer: dict[str, Any]) -> list[Key]:
+    """The windows an answer called anomalous, as the history must hold them."""
+    return sorted((r["first_line"], r["last_line"], r["score"]) for r in answer["anomalies"])
+
+
+def flagged(answer: dict[str, Any]) -> list[tuple[int, int, str]]:
+    return [(w["first_line"], w["last_line"], w["pattern"]) for w in answer["windows"] if w["anomaly"]]
+
+
+def history(api: httpx.Client, **params: Any) -> list[dict[str, Any]]:
+    """Every anomaly of BGL matching `params`, page after page."""
+    rows: list[dict[str, Any]] = []
+    while True:
+        page = api.get(HISTORY, params={**params, "limit": 1000, "offset": len(rows)})
+        assert page.status_code == 200, page.text
+        rows += page.json()
+        if len(page.json()) < 1000:
+            return rows
+
+
+def recorded(rows: list[dict[str, Any]], stream_id: str) -> list[Key]:
+    return sorted((r["first_line"], r["last_line"], r["score"]) for r in rows if r["stream_id"] == stream_id)
+
+
+def wait_recorded(
+    api: httpx.Client, expected: dict[str, list[Key]], *, at_least: bool = False
+) -> list[dict[str, Any]]:
+    """The history once each stream's rows are `expected` (or include each of them, `at_least`): the
+    ingester takes the endpoint's batches asynchronously."""
+    deadline = time.monotonic() + BOUND_S
+    while True:
+        rows = history(api)
+        found = {stream: recorded(rows, stream) for stream in expected}
+        if at_least:
+            missing = {s: sorted(set(keys) - set(found[s])) for s, keys in expected.items()}
+            if not any(missing.values()):
+                return rows
+            problem: Any = {s: keys for s, keys in missing.items() if keys}
+        else:
+            if all(found[s] == sorted(keys) for s, keys in expected.items()):
+                return rows
+            problem = {
+                s: (found[s], sorted(keys)) for s, keys in expected.items() if found[s] != sorted(keys)
+            }
+        assert time.monotonic() < deadline, f"not in the history after {BOUND_S:.0f} s: {problem}"
+        time.sleep(0.5)
+
+
+def until_answer(
+    detect: httpx.Client, lines: list[str], prefix: str, answers: dict[str, Any], done: Callable[[Any], bool]
+) -> str:
+    """Send `lines` (stream ids prefix-1, prefix-2, …, answers kept) until an answer is `done` (the
+    endpoint reads the routing table again within a second or so); that answer's stream id."""
+    deadline = time.monotonic() + BOUND_S
+    for i in count(1):
+        stream = f"{prefix}-{i}"
+        answers[stream] = post_stream(detect, lines, stream)
+        if done(answers[stream]):
+            return stream
+        assert time.monotonic() < deadline, f"no such answer after {BOUND_S:.0f} s"
+        time.sleep(0.3)
+    raise AssertionError("unreachable")
+
+
+@pytest.mark.timeout(600)
+def test_flagged_windows_are_kept_as_history_and_incidents(
+    local_platform: Platform, shared_datasets: Path
+) -> None:
+    api, detect = clients(local_platform)
+    lines = bgl_lines(shared_datasets)[:1000]  # not the lines of the tests above (the last 1000)
+    answer = post_stream(detect, lines, "loop-a")
+    assert answer["anomalies"], "BGL's alert slice should flag windows"
+    rows = [r for r in wait_recorded(api, {"loop-a": answered(answer)}) if r["stream_id"] == "loop-a"]
+    assert len(rows) == len(answer["anomalies"])  # every window answered anomalous, once
+    assert {r["version"] for r in rows} == {answer["model_version"]}
+    assert all(r["status"] == "open" and r["verdict"] is None and r["score"] >= r["threshold"] for r in rows)
+    pattern_of = {(w["first_line"], w["last_line"]): w["pattern"] for w in answer["windows"] if w["anomaly"]}
+    assert all(r["pattern"] == pattern_of[(r["first_line"], r["last_line"])] for r in rows)
+
+    incidents = api.get(INCIDENTS, params={"limit": 1000})
+    assert incidents.status_code == 200, incidents.text
+    by_id = {i["id"]: i for i in incidents.json()}
+    mine = {r["incident_id"] for r in rows}
+    assert len(mine) == len(set(pattern_of.values()))  # one incident per template pattern
+    for incident_id in mine:
+        incident = by_id[incident_id]
+        members = history(api, incident=incident_id)
+        assert {r["pattern"] for r in members} == {incident["pattern"]}
+        assert incident["count"] == len(members) and incident["status"] == "open"
+        assert incident["max_score"] == pytest.approx(max(r["score"] for r in members))
+        assert incident["first_seen"] <= incident["last_seen"] and incident["templates"]
+    print(f"\n{len(rows)} windows of 1000 lines flagged: {len(mine)} incidents")
+
+    row = max(rows, key=lambda r: r["score"])  # the full report, from the archive
+    report = api.get(f"{HISTORY}/{row['id']}")
+    assert report.status_code == 200, report.text
+    events = report.json()["events"]
+    assert events and [e["raw"] for e in events] == [lines[e["line"] - 1] for e in events]
+    assert all(row["first_line"] <= e["line"] <= row["last_line"] and e["template"] for e in events)
+    assert api.get(f"{HISTORY}/999999999").status_code == 404
+
+
+@pytest.mark.timeout(600)
+def test_a_pattern_judged_not_anomaly_is_suppressed_at_once_and_restored(
+    local_platform: Platform, shared_datasets: Path
+) -> None:
+    api, detect = clients(local_platform)
+    lines = bgl_lines(shared_datasets)[:1000]
+    answers: dict[str, Any] = {"loop-b-0": post_stream(detect, lines, "loop-b-0")}
+    first = answers["loop-b-0"]
+    patterns = Counter(pattern for _, _, pattern in flagged(first))
+    assert len(patterns) >= 2, patterns  # the others keep alarming
+    pattern, times = patterns.most_common(1)[0]
+    rows = wait_recorded(api, {"loop-b-0": answered(first)})
+    incident_id = next(
+        r["incident_id"] for r in rows if r["stream_id"] == "loop-b-0" and r["pattern"] == pattern
+    )
+    path = f"{INCIDENTS}/{incident_id}/judgement"
+    judged = api.post(path, json={"verdict": "not_anomaly", "note": "known maintenance noise"})
+    assert judged.status_code == 200, judged.text
+    assert (judged.json()["status"], judged.json()["verdict"]) == ("not_anomaly", "not_anomaly")
+
+    def suppressed(a: dict[str, Any]) -> bool:
+        return any(w["suppressed"] for w in a["windows"])
+
+    stream = until_answer(detect, lines, "loop-b-s", answers, suppressed)
+    second = answers[stream]
+    assert second["model_version"] == first["model_version"]  # no new version
+    marked = [w for w in second["windows"] if w["suppressed"]]
+    assert len(marked) == times and all(not w["anomaly"] and w["pattern"] == pattern for w in marked)
+    assert flagged(second) == [f for f in flagged(first) if f[2] != pattern]  # the others as before
+    assert pattern not in {r["pattern"] for r in second["anomalies"]}
+    rows = wait_recorded(api, {s: answered(a) for s, a in answers.items()})
+    assert not [r for r in rows if r["stream_id"] == stream and r["incident_id"] == incident_id]
+    incident = api.get(f"{INCIDENTS}/{incident_id}").json()
+    assert incident["status"] == "not_anomaly" and incident["note"] == "known maintenance noise"
+    assert incident["count"] == len(history(api, incident=incident_id))  # nothing new for it
+    assert all(r["status"] == "not_anomaly" for r in history(api, incident=incident_id))
+
+    assert api.delete(path).status_code == 204  # taken back: it alarms again
+
+    def alarms(a: dict[str, Any]) -> bool:
+        return pattern in {p for _, _, p in flagged(a)}
+
+    stream = until_answer(detect, lines, "loop-b-r", answers, alarms)
+    back = answers[stream]
+    assert flagged(back) == flagged(first) and not suppressed(back)
+    rows = wait_recorded(api, {stream: answered(back)})
+    assert len([r for r in rows if r["stream_id"] == stream and r["incident_id"] == incident_id]) == times
+    incident = api.get(f"{INCIDENTS}/{incident_id}").json()
+    assert (incident["status"], incident["verdict"]) == ("open", None)
+    assert incident["count"] == len(history(api, incident=incident_id))
+
+
+@pytest.mark.timeout(900)
+def test_a_retrain_from_judgements_reports_them(local_platform: Platform, shared_datasets: Path) -> None:
+    """An incident judged `anomaly` (one of its windows `not_anomaly` on its own: a window's verdict wins)
+    and two windows of another judged `not_anomaly`; the next job trains on them (`use_feedback` unset:
+    on, since judgements exist) and its version's metrics count them."""
+    api, detect = clients(local_platform)
+    listed = api.get(INCIDENTS, params={"order": "count", "limit": 1000}).json()
+    candidates = sorted(
+        (i for i in listed if i["status"] == "open" and i["count"] >= 2), key=lambda i: i["count"]
+    )
+    assert len(candidates) >= 2, listed
+    confirmed, doubted = candidates[0], candidates[1]  # the smallest: a few judged windows
+    assert not history(api, status="anomaly") and not history(api, status="not_anomaly")
+    note = {"verdict": "anomaly", "note": "a real fault"}
+    assert api.post(f"{INCIDENTS}/{confirmed['id']}/judgement", json=note).status_code == 200
+    exception, *_ = history(api, incident=confirmed["id"])
+    doubted_windows = history(api, incident=doubted["id"])[:2]
+    for row in (exception, *doubted_windows):
+        judged = api.post(f"{HISTORY}/{row['id']}/judgement", json={"verdict": "not_anomaly"})
+        assert judged.status_code == 200 and judged.json()["status"] == "not_anomaly", judged.text
+    confirmed_count = api.get(f"{INCIDENTS}/{confirmed['id']}").json()["count"]
+    anomalies, not_anomalies = confirmed_count - 1, 3
+    assert len(history(api, status="anomaly")) == anomalies
+    assert len(history(api, status="not_anomaly")) == not_anomalies
+
+    job = api.post("/v1/jobs", json={"target": "bgl", "sources": ["openstack"], "options": {"epochs": 2}})
+    assert job.status_code == 202, job.text
+    deadline = time.monotonic() + 600
+    while (state := api.get(f"/v1/jobs/{job.json()['id']}").json())["status"] not in ("succeeded", "failed"):
+        assert time.monotonic() < deadline, state
+        time.sleep(1)
+    assert state["status"] == "succeeded" and state["model_version"] == 3, state["error"]
+    [model] = [m for m in api.get("/v1/systems/bgl/models").json() if m["version"] == 3]
+    feedback = model["metrics"]["feedback"]
+    assert feedback == state["metrics"]["feedback"]
+    assert (feedback["judged"], feedback["anomalies"], feedback["not_anomalies"]) == (
+        anomalies + not_anomalies,
+        anomalies,
+        not_anomalies,
+    )
+    assert 0 < feedback["train_windows"] <= feedback["judged"]
+    versions = {r["version"] for r in history(api, status="anomaly") + history(api, status="not_anomaly")}
+    assert feedback["flagged_by"] == sorted(versions)
+    # before: the flagging versions called every judged window anomalous
+    before = feedback["before"]
+    assert (before["tp"], before["fp"], before["fn"], before["recall"]) == (anomalies, not_anomalies, 0, 1.0)
+    assert 0 <= feedback["after"]["f1"] <= 1
+    print(f"\njudged windows: {feedback}")
+    served_version(detect, bgl_lines(shared_datasets)[-1000:], "3")  # the endpoint follows
+
+
+class Stream:
+    """A client streaming BGL: distinct 300-line requests, each a flushed stream of its own, each retried
+    (503, cut or refused connections) until answered; the answers are kept by stream id."""
+
+    def __init__(self, detect_url: str, lines: list[str], clients: int = 2) -> None:
+        self.url, self.lines = detect_url, lines
+        self.answers: dict[str, dict[str, Any]] = {}
+        self.failures: list[str] = []
+        self.retried: Counter[str] = Counter()
+        self._next, self._lock, self._stop = 0, threading.Lock(), threading.Event()
+        self._threads = [threading.Thread(target=self._run, daemon=True) for _ in range(clients)]
+        for thread in self._threads:
+            thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            with self._lock:
+                i, self._next = self._next, self._next + 1
+            stream = f"loop-d-{i:04d}"
+            start = (i * 97) % (len(self.lines) - 300)
+            body = {"lines": self.lines[start : start + 300], "stream_id": stream, "flush": True}
+            started = time.monotonic()
+            while time.monotonic() - started < BOUND_S:
+                try:
+                    with httpx.Client(headers={"Authorization": f"Bearer {KEY}"}, timeout=60) as client:
+                        response = client.post(f"{self.url}/v1/detect/bgl", json=body)
+                except httpx.TransportError as error:
+                    self.retried[type(error).__name__] += 1
+                else:
+                    if response.status_code == 200:
+                        with self._lock:
+                            self.answers[stream] = response.json()
+                        break
+                    self.retried[f"{response.status_code} {response.json()['error']['code']}"] += 1
+                time.sleep(0.2)
+            else:
+                self.failures.append(stream)
+                return
+
+    def wait_for(self, count: int) -> None:
+        deadline = time.monotonic() + 2 * BOUND_S
+        while len(self.answers) < count and not self.failures and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert len(self.answers) >= count, (
+            f"{len(self.answers)} answers; failed: {self.failures}; retried after: {dict(self.retried)}"
+        )
+
+    def stop(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=2 * BOUND_S)
+
+
+@pytest.mark.timeout(900)
+def test_kill_9_of_the_endpoint_mid_stream_loses_no_answered_anomaly(
+    local_platform: Platform, shared_datasets: Path
+) -> None:
+    """The model pool, then the ingress replica, killed while a client streams: every window the client
+    was answered as anomalous is in the history afterwards (a try whose answer was lost may be recorded
+    too: at least once, never missing)."""
+    api, _detect = clients(local_platform)
+    killed = {}
+    stream = Stream(local_platform.detect, bgl_lines(shared_datasets))
+    try:
+        stream.wait_for(3)
+        for deployment in ("ModelPool", "DetectIngress"):
+            [killed[deployment]] = replica_pids(local_platform.dashboard, deployment)
+            os.kill(killed[deployment], signal.SIGKILL)
+            stream.wait_for(len(stream.answers) + 4)  # answered again by the new replica
+    finally:
+        stream.stop()
+    assert not stream.failures
+    print(
+        f"\n{len(stream.answers)} requests answered; retried after: {dict(stream.retried)}; killed {killed}"
+    )
+    assert stream.retried, "the kills should have interrupted some requests"
+    expected = {s: answered(a) for s, a in stream.answers.items() if a["anomalies"]}
+    assert len(expected) >= 8, "most 300-line requests of BGL's alert slice flag windows"
+    rows = wait_recorded(api, expected, at_least=True)
+    for stream_id, answer in stream.answers.items():  # nothing recorded that was not answered so
+        spans = {(r["first_line"], r["last_line"]) for r in rows if r["stream_id"] == stream_id}
+        assert spans <= {(w["first_line"], w["last_line"]) for w in answer["windows"] if w["anomaly"]}
+    for deployment, pid in killed.items():  # both replaced by new processes
+        assert replica_pids(local_platform.dashboard, deployment) not in ([], [pid])

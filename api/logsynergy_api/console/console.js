@@ -24,7 +24,8 @@ function route() {
   return [parts[0], parts.slice(1)];
 }
 
-async function show() {
+// `navigated`: a new page (focus moves to it); else the page refreshed in place (focus stays put).
+async function show(navigated = true) {
   clearInterval(timer);
   timer = null;
   const [name, args] = route();
@@ -39,13 +40,13 @@ async function show() {
     main().replaceChildren(h("h1", {}, "Not found"), h("p", {}, "There is no such page."));
     return;
   }
-  const ctx = { say, refresh: show, poll: (fn, ms = 2000) => { timer = setInterval(fn, ms); } };
+  const ctx = { say, refresh: () => show(false), poll: (fn, ms = 2000) => { timer = setInterval(fn, ms); } };
   try {
     const page = await view(ctx, ...args);
     main().replaceChildren(...[page].flat());
     const heading = main().querySelector("h1");
     document.title = `${heading ? heading.textContent : "Console"} · LogSynergy`;
-    main().focus({ preventScroll: true });
+    if (navigated || document.activeElement === document.body) main().focus({ preventScroll: true });
   } catch (error) {
     if (error instanceof ApiError && error.status === 401) {
       session.key = null;
@@ -57,7 +58,7 @@ async function show() {
   }
 }
 
-window.addEventListener("hashchange", show);
+window.addEventListener("hashchange", () => show());
 window.addEventListener("DOMContentLoaded", () => {
   document.getElementById("sign-out").addEventListener("click", () => {
     session.key = null;

@@ -129,6 +129,12 @@ function judgeButtons(ctx, path, current) {
       () => api(`${path}/judgement`, { method: "DELETE" })) }, "Withdraw judgement") : null);
 }
 
+// A verdict as shown: its own with its note; else `inherited` when its status comes from elsewhere.
+function judgement(row, inherited) {
+  if (row.verdict) return `${row.verdict.replace("_", " ")}${row.note ? `: ${row.note}` : ""}`;
+  return inherited && row.status && row.status !== "open" ? inherited : "not judged";
+}
+
 async function anomalies(ctx, name) {
   const params = new URLSearchParams(location.search);
   const page = await api(`${sys(name)}/anomalies?${params}`);
@@ -140,7 +146,7 @@ async function anomalies(ctx, name) {
     { title: "Lines", cell: (a) => `${a.first_line}–${a.last_line}`, cls: "hide-narrow" },
     { title: "Version", cell: (a) => a.version, cls: "num hide-narrow" },
     { title: "Incident", cell: (a) => link(`#/systems/${enc(name)}/incidents/${a.incident_id}`, `#${a.incident_id}`) },
-    { title: "Status", cell: (a) => badge(a.verdict || "open") },
+    { title: "Status", cell: (a) => badge(a.status) },
   ];
   return [h("h1", {}, `Anomalies of ${name}`),
     rows.length ? table("Anomalies", cols, rows) : h("p", {}, "No anomaly recorded.")];
@@ -150,7 +156,7 @@ function events(list) {
   return h("ol", { class: "events" }, list.map((e) => h("li", { class: "event" },
     h("pre", { class: "lines" }, e.raw || e.message),
     h("div", { class: "tpl" }, `template ${e.template_id}: ${e.template}`, e.new ? h("span", { class: "new" }, " (new)") : null),
-    e.interpretation ? h("div", {}, e.interpretation) : null)));
+    e.interpretation ? h("div", { class: "interp" }, e.interpretation) : null)));
 }
 
 async function anomaly(ctx, name, id) {
@@ -164,7 +170,9 @@ async function anomaly(ctx, name, id) {
       h("dt", {}, "Model version"), h("dd", {}, a.version),
       h("dt", {}, "Lines"), h("dd", {}, `${a.first_line}–${a.last_line}${a.session ? `, session ${a.session}` : ""}`),
       h("dt", {}, "Incident"), h("dd", {}, link(`#/systems/${enc(name)}/incidents/${a.incident_id}`, `#${a.incident_id}`)),
-      h("dt", {}, "Judgement"), h("dd", {}, a.verdict ? `${a.verdict}${a.note ? `: ${a.note}` : ""}` : "not judged")),
+      h("dt", {}, "Stream"), h("dd", {}, a.stream_id || "—"),
+      h("dt", {}, "Status"), h("dd", {}, badge(a.status)),
+      h("dt", {}, "Judgement"), h("dd", {}, judgement(a, "none of its own: its incident's verdict applies"))),
     judgeButtons(ctx, path, a.verdict),
     h("h2", {}, "Lines, templates and interpretations"),
     events(a.events || []),
@@ -196,10 +204,13 @@ async function incident(ctx, name, id) {
     h("dl", { class: "facts" },
       h("dt", {}, "Windows"), h("dd", {}, i.count),
       h("dt", {}, "Seen"), h("dd", {}, `${when(i.first_seen)} – ${when(i.last_seen)}`),
-      h("dt", {}, "Status"), h("dd", {}, i.status),
-      h("dt", {}, "Judgement"), h("dd", {}, i.verdict ? `${i.verdict}${i.note ? `: ${i.note}` : ""}` : "not judged")),
+      h("dt", {}, "Max score"), h("dd", {}, num(i.max_score)),
+      h("dt", {}, "Status"), h("dd", {}, badge(i.status)),
+      h("dt", {}, "Judgement"), h("dd", {}, judgement(i))),
     h("p", {}, "Judging an incident judges its pattern: “Not an anomaly” stops it alarming at once."),
     judgeButtons(ctx, path, i.verdict),
+    ...(i.templates && i.templates.length ? [h("h2", {}, "Its templates"),
+      h("ul", { class: "templates" }, i.templates.map((t) => h("li", {}, t)))] : []),
     h("h2", {}, "Its windows"),
     table("Windows of the incident", [
       { title: "Anomaly", cell: (a) => link(`#/systems/${enc(name)}/anomalies/${a.id}`, `#${a.id}`) },

@@ -3,8 +3,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# the optional LogLead package (the `peers` extra), for the benchmark only
+PEERS := $(VENV)/.peers
 
-.PHONY: venv demo test bench bench-serve soak lint format helm-check
+.PHONY: venv demo test bench bench-serve bench-ingest bench-loop soak lint format helm-check
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,13 +16,17 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+$(PEERS): $(STAMP)
+	$(BIN)/pip install -q -e '.[dev,peers]'
+	touch $(PEERS)
+
 demo: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/logsynergy demo
 
 test: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q -p no:cacheprovider
 
-bench: $(STAMP)
+bench: $(PEERS)
 	HF_HUB_OFFLINE=1 $(BIN)/logsynergy bench --config examples/bench.yaml --out runs/bench
 
 lint: $(STAMP)
@@ -36,6 +42,12 @@ helm-check: $(STAMP)
 
 bench-serve: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/python -m logsynergy_workers.serving.bench --out runs/bench-serve
+
+bench-ingest: $(STAMP)
+	HF_HUB_OFFLINE=1 $(BIN)/python scripts/bench_ingest.py --out runs/bench-ingest
+
+bench-loop: $(STAMP)
+	HF_HUB_OFFLINE=1 $(BIN)/logsynergy bench-loop --out runs/bench-loop
 
 soak: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/python -m logsynergy_api.soak --out runs/soak $(SOAK_ARGS)

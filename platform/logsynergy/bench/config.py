@@ -8,6 +8,7 @@ from typing import Any
 
 import yaml
 
+from logsynergy.baselines.peers import PEER_METHODS, require_loglead
 from logsynergy.errors import ConfigError, InputError
 from logsynergy.systems import SystemSpec, load_systems, parse_systems
 
@@ -23,6 +24,9 @@ METHODS = (
     "logtransfer",
     "classical",
 )
+# LogLead's models (`loglead-<model>-<features>`): known to configs, never in the default list (they need
+# the optional `peers` extra)
+KNOWN_METHODS = METHODS + PEER_METHODS
 
 
 @dataclass(frozen=True)
@@ -59,9 +63,16 @@ def parse_bench(data: Any, base: Path, source: str = "bench config") -> BenchCon
     else:
         systems = parse_systems({"systems": data.get("systems")}, base, source)
     methods = tuple(data.get("methods") or METHODS)
-    unknown = [m for m in methods if m not in METHODS]
+    unknown = [m for m in methods if m not in KNOWN_METHODS]
     if unknown:
-        raise ConfigError(f"{source}: unknown method(s) {', '.join(unknown)}; known: {', '.join(METHODS)}")
+        raise ConfigError(
+            f"{source}: unknown method(s) {', '.join(unknown)}; known: {', '.join(METHODS)} "
+            "and loglead-<model>-<features> (model: lr, dt, rf, lsvm, xgb, if, lof, kmeans, ocsvm, oov, "
+            "rarity; features: events, words)"
+        )
+    peers = [m for m in methods if m in PEER_METHODS]
+    if peers:
+        require_loglead(f"{source}: {', '.join(peers[:2])}{' and the other loglead-*' if peers[2:] else ''}")
     experiments = []
     for i, entry in enumerate(data.get("experiments") or [], 1):
         if not isinstance(entry, dict) or "target" not in entry:

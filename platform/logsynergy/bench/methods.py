@@ -9,6 +9,7 @@ from typing import Any
 
 from logsynergy.baselines.classical import fit_classical
 from logsynergy.baselines.logtransfer import fit_logtransfer
+from logsynergy.baselines.peers import PEER_METHODS, fit_peer, parse_method
 from logsynergy.embedding import SentenceEmbedder
 from logsynergy.fit import FitResult, fit
 from logsynergy.interpret import InterpretationStore, OfflineInterpreter
@@ -80,6 +81,15 @@ def _classical(trial: Trial) -> Result:
     return dataclasses.asdict(fit_classical(trial.target, trial.options))
 
 
+def _peer(name: str) -> Method:
+    model, features = parse_method(name)
+
+    def run(trial: Trial) -> Result:
+        return dataclasses.asdict(fit_peer(trial.target, trial.options, model, features))
+
+    return run
+
+
 RUNNERS: dict[str, Method] = {
     "logsynergy": _logsynergy(),
     "logsynergy-no-lei": _logsynergy(use_lei=False),
@@ -91,6 +101,7 @@ RUNNERS: dict[str, Method] = {
     "direct": _logsynergy(use_target_labels=False),
     "logtransfer": _logtransfer,
     "classical": _classical,
+    **{name: _peer(name) for name in PEER_METHODS},
 }
 
 

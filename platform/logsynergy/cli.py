@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from logsynergy.bench_loop.settings import DEFAULT_LOOP, LoopSettings
 from logsynergy.errors import LogSynergyError
 from logsynergy.options import DEFAULT_OPTIONS
 
@@ -155,6 +156,41 @@ def bench(
     out.print((out_dir / "results.md").read_text(), highlight=False, soft_wrap=True)
 
 
+def bench_loop(
+    out_dir: Annotated[Path, typer.Option("--out", help="directory for curves.json/.csv, results.md, plot")],
+    systems: Annotated[Path, typer.Option(help="systems.yaml of labelled systems")] = Path(
+        "examples/shared-systems.yaml"
+    ),
+    targets: Annotated[str | None, typer.Option(help="comma-separated targets (default: all)")] = None,
+    chunks: Annotated[int, typer.Option(help="chunks of the streamed part; chunk 0 onboards")] = (
+        DEFAULT_LOOP.chunks
+    ),
+    per_round: Annotated[
+        int, typer.Option(help="incidents the operator judges after each chunk")
+    ] = DEFAULT_LOOP.per_round,
+    stream_fraction: Annotated[
+        float, typer.Option(help="share of each target's windows streamed")
+    ] = DEFAULT_LOOP.stream_fraction,
+    epochs: Annotated[int, typer.Option(help="training epochs")] = DEFAULT_LOOP.epochs,
+    seed: Annotated[int, typer.Option(help="random seed")] = DEFAULT_LOOP.seed,
+    threads: Annotated[int | None, typer.Option(help="torch threads (default: every core)")] = None,
+) -> None:
+    """The operator loop, measured: zero target labels, stream, judge incidents, retrain; F1 per round."""
+    from logsynergy.bench_loop.report import markdown
+    from logsynergy.bench_loop.runner import run_bench_loop
+
+    settings = LoopSettings.parse(
+        chunks=chunks, per_round=per_round, stream_fraction=stream_fraction, epochs=epochs, seed=seed
+    )
+    names = [t.strip() for t in targets.split(",") if t.strip()] if targets else None
+
+    def say(message: str) -> None:
+        console.print(message, highlight=False, soft_wrap=True)
+
+    result = run_bench_loop(systems, out_dir, settings, targets=names, threads=threads, say=say)
+    out.print(markdown(result), highlight=False, soft_wrap=True)
+
+
 def generate(
     out_dir: Annotated[Path, typer.Argument(help="directory for the synthetic systems and systems.yaml")],
     lines: Annotated[int, typer.Option(help="lines per system")] = 20000,
@@ -198,7 +234,7 @@ def new_app() -> typer.Typer:
 
 def add_core_commands(cli: typer.Typer, *, with_demo: bool = True) -> typer.Typer:
     """Register the core commands on `cli` (`demo` unless `with_demo` is False) and return it."""
-    for command in (train, detect, bench, generate, *([demo] if with_demo else [])):
+    for command in (train, detect, bench, bench_loop, generate, *([demo] if with_demo else [])):
         cli.command()(command)
     cli.add_typer(interpretations_app, name="interpretations")
     return cli

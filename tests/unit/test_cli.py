@@ -110,11 +110,13 @@ def test_platform_cli_composes_the_core_commands_without_changing_them():
     from logsynergy_api import cli as platform
 
     core_commands = get_command(core.app).commands
-    assert list(core_commands) == ["train", "detect", "bench", "generate", "demo", "interpretations"]
+    assert list(core_commands) == [
+        *("train", "detect", "bench", "bench-loop", "generate", "demo", "interpretations"),
+    ]
     assert core_commands["demo"].help == inspect.getdoc(core.demo)
     platform_commands = get_command(platform.app).commands
     assert list(platform_commands) == [
-        *("train", "detect", "bench", "generate", "up", "api", "demo", "onboard"),
+        *("train", "detect", "bench", "bench-loop", "generate", "up", "api", "demo", "onboard"),
         *("interpretations", "systems", "datasets", "jobs", "models", "anomalies", "incidents"),
     ]
     assert platform_commands["demo"].help == inspect.getdoc(platform.demo) != inspect.getdoc(core.demo)

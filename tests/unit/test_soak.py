@@ -5,10 +5,12 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import httpx
+
 from logsynergy_api.soak.checks import log_errors
 from logsynergy_api.soak.memory import command_label
 from logsynergy_api.soak.recorder import OK, PROVOKED, UNEXPECTED, Recorder, percentile
-from logsynergy_api.soak.traffic import ROUTES_GRACE_S, SystemState
+from logsynergy_api.soak.traffic import ROUTES_GRACE_S, Soak, SoakConfig, SystemState
 
 
 def test_percentile_is_nearest_rank() -> None:
@@ -84,3 +86,37 @@ def test_log_errors_counts_tracebacks_and_keeps_the_exception(tmp_path: Path) ->
     summary = log_errors([log, tmp_path / "missing.log"])
     assert summary["tracebacks"] == 1 and summary["error_lines"] == 1
     assert "RuntimeError: boom" in summary["traceback_excerpts"][0]
+
+
+def test_flagged_windows_are_kept_for_the_history_check() -> None:
+    soak = Soak(SoakConfig(), "http://127.0.0.1:9", "http://127.0.0.1:9", "k", Recorder())
+    windows = [
+        {"first_line": 1, "last_line": 10, "anomaly": True, "pattern": "p1"},
+        {"first_line": 11, "last_line": 20, "anomaly": False, "suppressed": True, "pattern": "p2"},
+        {"first_line": 21, "last_line": 30, "anomaly": False},
+        {"first_line": 31, "last_line": 40, "anomaly": True, "pattern": "p1"},
+    ]
+    answer = httpx.Response(200, json={"system": "sys-00", "model_version": "2", "windows": windows})
+    soak.note_flagged(answer, {"json": {"lines": [], "stream_id": "s1"}})
+    soak.note_flagged(answer, {"json": {"lines": []}})
+    soak.note_flagged(httpx.Response(200, text="not json"), {})
+    assert soak.flagged == {
+        ("sys-00", "2", "s1", 1, 10, "p1"): 1,
+        ("sys-00", "2", "s1", 31, 40, "p1"): 1,
+        ("sys-00", "2", None, 1, 10, "p1"): 1,
+        ("sys-00", "2", None, 31, 40, "p1"): 1,
+    }
+    assert soak.detection["flagged_windows"] == 4
+
+
+def test_a_first_version_settles_before_detection_clients_pick_the_system() -> None:
+    state = SystemState("sys-00", "payments")
+    assert not state.settling()  # no model: not served at all
+    state.add_version(1)
+    state.set_expected("1")
+    assert state.settling()  # the endpoint may still answer 409 (no active version)
+    state.changed_at -= ROUTES_GRACE_S
+    assert not state.settling()
+    state.add_version(2)
+    state.set_expected("2")  # a later version: the endpoint answers with the one before meanwhile
+    assert not state.settling()

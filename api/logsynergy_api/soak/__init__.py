@@ -8,5 +8,7 @@ activations and rollbacks, reads (lists, health, `/metrics`, the endpoint's stat
 fail (counted apart from unexpected errors). It samples the memory of every process of the platform and
 finally checks that nothing was lost: uploads listed and stored byte for byte and fed to later jobs, jobs
 final exactly once with one model version per success, every activation seen at the endpoint, every
-detection request answered in full. Writes results.json and results.md under `OUT/<timestamp>/`.
+detection request answered in full, every window answered as anomalous in its system's anomaly history
+(once the control plane has emptied the inbox). Writes results.json and results.md under
+`OUT/<timestamp>/`.
 """

@@ -81,6 +81,7 @@ async def drive(
         "uploads": await checks.check_uploads(soak, store),
         "jobs": await checks.check_jobs(soak),
         "endpoint": await checks.check_endpoint(soak),
+        "anomaly_history": await checks.check_anomaly_history(soak, store),
         "metrics": await checks.check_metrics(soak),
         "activations": activation_summary(soak),
         "detection": dict(soak.detection),
@@ -187,7 +188,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=Path("runs/soak"))
     parser.add_argument("--minutes", type=float, default=10.0, help="length of the timed traffic")
     parser.add_argument("--systems", type=int, default=50, help="systems to onboard (each trains its model)")
-    parser.add_argument("--seed-systems", type=int, default=4, help="systems trained before the clock starts")
+    parser.add_argument(
+        "--seed-systems",
+        type=int,
+        default=40,
+        help="systems trained before the clock starts (the others are onboarded during the traffic)",
+    )
     parser.add_argument("--clients", type=int, default=16, help="concurrent detection clients")
     parser.add_argument("--detect-rps", type=float, default=20.0, help="detection requests/s, all clients")
     parser.add_argument("--jobs-in-flight", type=int, default=3, help="training jobs queued or running")

@@ -5,13 +5,16 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import re
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from logsynergy_api.soak.traffic import FINAL, ROUTES_GRACE_S, Soak
+from logsynergy_api.soak.traffic import FINAL, ROUTES_GRACE_S, Flagged, Soak
 
 TRACEBACK = "Traceback (most recent call last)"
+HISTORY_PAGE = 1000  # the anomalies API's largest page
+HISTORY_SETTLE_S = 120.0  # how long the control plane may take to ingest the last recorded batches
 
 
 def stored_file(store: Path, system: str, dataset_id: str) -> Path | None:
@@ -153,6 +156,97 @@ async def check_metrics(soak: Soak) -> dict[str, Any]:
         "jobs_reported": reported,
         "jobs_agree": agree,
         "scheduler_up": float(scheduler_up.group(1)) if scheduler_up else None,
+    }
+
+
+async def anomaly_history(soak: Soak) -> Counter[Flagged] | None:
+    """Every system's anomaly history over the API, as the driver keys flagged windows (None: a page
+    failed). Newest first with offsets: rows ingested meanwhile shift pages, so rows are kept by id."""
+    rows: dict[int, Flagged] = {}
+    for name in soak.systems:
+        offset = 0
+        while True:
+            params = {"limit": HISTORY_PAGE, "offset": offset}
+            url = f"/v1/systems/{name}/anomalies"
+            response = await soak.call("final_list_anomalies", soak.api, "GET", url, params=params)
+            if response is None:
+                return None
+            page = response.json()
+            for a in page:
+                rows[a["id"]] = (
+                    name,
+                    a["version"],
+                    a["stream_id"],
+                    a["first_line"],
+                    a["last_line"],
+                    a["pattern"],
+                )
+            if len(page) < HISTORY_PAGE:
+                break
+            offset += HISTORY_PAGE
+    return Counter(rows.values())
+
+
+def inbox_left(store: Path) -> tuple[int, int]:
+    """(batches still in the anomaly inbox, batches the control plane rejected) in the local store."""
+    inbox = list((store / "anomalies/inbox").glob("*.json"))
+    rejected = [p for p in (store / "anomalies/rejected").rglob("*") if p.is_file()]
+    return len(inbox), len(rejected)
+
+
+async def check_anomaly_history(soak: Soak, store: Path) -> dict[str, Any]:
+    """Every window a detection answer flagged is in its system's anomaly history (same version, stream,
+    lines and pattern), once the control plane has emptied the inbox (HISTORY_SETTLE_S at most); and the
+    history holds as many windows as the endpoint says it recorded."""
+    deadline = time.monotonic() + HISTORY_SETTLE_S
+    started = time.monotonic()
+    while True:
+        history = await anomaly_history(soak)
+        inbox, rejected = inbox_left(store)
+        missing = soak.flagged - history if history is not None else soak.flagged
+        if (history is not None and not missing and inbox == 0) or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(2.0)
+    settled_s = round(time.monotonic() - started, 1)
+    history = history or Counter()
+    stats = await soak.call("final_detect_stats", soak.detect, "GET", "/v1/detect/-/stats")
+    recording = stats.json().get("recording", {}) if stats is not None else {}
+    metrics = await soak.call("final_metrics_anomalies", soak.api, "GET", "/metrics")
+    batches = {
+        m.group(1): int(float(m.group(2)))
+        for m in re.finditer(
+            r'logsynergy_anomaly_batches_total\{outcome="(\w+)"\} (\S+)', metrics.text if metrics else ""
+        )
+    }
+    answered, recorded = sum(soak.flagged.values()), sum(history.values())
+    problems = [
+        f"{n} window(s) of {key[0]} v{key[1]} lines {key[3]}-{key[4]} (stream {key[2]}) answered anomalous, "
+        "not in the history"
+        for key, n in sorted(missing.items(), key=str)[:20]
+    ]
+    if len(missing) > 20:
+        problems.append(f"… and {len(missing) - 20} more missing (system, version, lines, pattern)")
+    if inbox:
+        problems.append(f"{inbox} batches still in the inbox after {settled_s} s")
+    if rejected or batches.get("rejected") or batches.get("dropped"):
+        problems.append(f"batches rejected or dropped: {rejected} in the store, /metrics {batches}")
+    if recording.get("failed"):
+        problems.append(f"the endpoint failed to record {recording['failed']} batches (answered 503)")
+    if recording.get("windows") is not None and recording["windows"] != recorded:
+        problems.append(f"the endpoint recorded {recording['windows']} windows, the history holds {recorded}")
+    for problem in problems:
+        soak.recorder.unexpected("lost_anomaly", problem)
+    return {
+        "answered_anomalous": answered,
+        "in_history": recorded,
+        "answered_missing": sum(missing.values()),
+        "systems_with_anomalies": len({key[0] for key in history}),
+        "incidents_patterns": len({(key[0], key[5]) for key in history}),
+        "endpoint_recording": recording,
+        "batches_by_outcome": batches,
+        "inbox_left": inbox,
+        "settled_s": settled_s,
+        "problems": problems,
     }
 
 

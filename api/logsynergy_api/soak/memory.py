@@ -152,8 +152,8 @@ class MemorySampler:
 
     def report(self, start_s: float, warm_s: float, end_s: float) -> dict[str, Any]:
         """Per process alive from `warm_s` to the last sample: RSS at `warm_s` and `end_s` (seconds since
-        the sampler started), growth and peak; per role of the shorter-lived ones: count and peak; the
-        tree's total; the machine's CPU use during the traffic."""
+        the sampler started), growth (also over the second half alone) and peak; per role of the
+        shorter-lived ones: count and peak; the tree's total; the machine's CPU use during the traffic."""
         last = self.totals[-1][0] if self.totals else end_s
 
         def at(series: list[tuple[float, int]], t: float) -> int:
@@ -163,7 +163,11 @@ class MemorySampler:
         persistent, transient = [], {}
         for proc in self.procs.values():
             if proc.first_s <= warm_s and proc.last_s >= last - 2 * self.every_s:
-                start, end = at(proc.rss, warm_s), at(proc.rss, end_s)
+                start, mid, end = (
+                    at(proc.rss, warm_s),
+                    at(proc.rss, (warm_s + end_s) / 2),
+                    at(proc.rss, end_s),
+                )
                 persistent.append(
                     {
                         "pid": proc.pid,
@@ -173,6 +177,8 @@ class MemorySampler:
                         "rss_end_mb": round(end / MB, 1),
                         "growth_mb": round((end - start) / MB, 1),
                         "growth_pct": round(100 * (end - start) / start, 1) if start else 0.0,
+                        # a leak keeps growing; caches filling up (detectors, patterns) level off
+                        "growth_second_half_mb": round((end - mid) / MB, 1),
                         "peak_mb": round(max(r for _, r in proc.rss) / MB, 1),
                     }
                 )

@@ -96,6 +96,7 @@ def markdown(result: dict[str, Any]) -> str:
         f"{len(jobs['problems'])} problems; request → final (succeeded) median "
         f"{_median(jobs['request_to_final_s'])} s.",
         f"- Activations seen at the endpoint: {_activations(result['activations'])}.",
+        f"- Anomaly history: {_history(result.get('anomaly_history'))}.",
         f"- Endpoint at the end: {endpoint['answering_the_active_version']} of "
         f"{endpoint['systems_with_a_model']} systems answer with their active version.",
         f"- /metrics job counts agree with the driver: {result['metrics']['jobs_agree']} "
@@ -116,7 +117,7 @@ def markdown(result: dict[str, Any]) -> str:
         f"{memory['machine_cpu_pct_mean']} % during the traffic.",
         "",
         *_table(
-            ["process", "pid", "warm MB", "end MB", "growth MB", "growth %", "peak MB"],
+            ["process", "pid", "warm MB", "end MB", "growth MB", "growth %", "of it 2nd half MB", "peak MB"],
             [
                 [
                     p["process"],
@@ -125,6 +126,7 @@ def markdown(result: dict[str, Any]) -> str:
                     p["rss_end_mb"],
                     p["growth_mb"],
                     p["growth_pct"],
+                    p.get("growth_second_half_mb", "?"),
                     p["peak_mb"],
                 ]
                 for p in memory["persistent"]
@@ -174,6 +176,24 @@ def _activations(rows: dict[str, dict[str, Any]]) -> str:
         f"(median {r['median_delay_s']} s, max {r['max_delay_s']} s)"
         for reason, r in rows.items()
     )
+
+
+def _history(history: dict[str, Any] | None) -> str:
+    if not history:
+        return "not checked"
+    recording = history["endpoint_recording"]
+    return (
+        f"{history['answered_anomalous']:,} windows answered as anomalous, {history['answered_missing']} of "
+        f"them missing from the history, which holds {history['in_history']:,} windows "
+        f"({history['systems_with_anomalies']} systems, {history['incidents_patterns']} patterns); the "
+        f"endpoint recorded {_n(recording.get('windows'))} windows in {_n(recording.get('batches'))} "
+        f"batches ({recording.get('failed', '?')} failed); inbox empty: {history['inbox_left'] == 0} "
+        f"after {history['settled_s']} s; {len(history['problems'])} problems"
+    )
+
+
+def _n(value: Any) -> str:
+    return f"{value:,}" if isinstance(value, int) else "?"
 
 
 def _logs(summary: dict[str, Any] | None) -> str:

@@ -40,7 +40,7 @@ PROBE_TIMEOUT_S = 20.0
 class SoakConfig:
     minutes: float = 10.0
     systems: int = 50
-    seed_systems: int = 4
+    seed_systems: int = 40  # so that most of the traffic goes to `systems` systems with a model
     clients: int = 16
     detect_rps: float = 20.0
     min_lines: int = 20
@@ -87,6 +87,11 @@ class SystemState:
     def set_expected(self, version: str) -> None:
         self.previous, self.expected = self.expected, version
         self.changed_at = time.monotonic()
+
+    def settling(self) -> bool:
+        """Its first version became active within ROUTES_GRACE_S: the endpoint may still answer 409
+        (no active version) from the routing table it read before."""
+        return self.previous is None and time.monotonic() - self.changed_at < ROUTES_GRACE_S
 
     def pinnable(self) -> list[int]:
         """Versions known long enough for the endpoint's routing table to hold them."""
@@ -141,6 +146,8 @@ class Activation:
 
 
 Check = Callable[[httpx.Response], str | None]
+# a window answered as anomalous: (system, model version, stream id, first line, last line, pattern)
+Flagged = tuple[str, str, str | None, int, int, str]
 
 
 def sha256(data: bytes) -> str:
@@ -166,6 +173,7 @@ class Soak:
         self.in_flight: set[str] = set()
         self.activations: list[Activation] = []
         self.detection = Counter[str]()
+        self.flagged = Counter[Flagged]()  # every window any detection answer flagged (for the history)
         self.stopping = asyncio.Event()
         self.pools: dict[str, list[str]] = {}
         self.next_system = 0
@@ -214,6 +222,8 @@ class Soak:
             return None
         ms = (time.perf_counter() - started) * 1000
         status = response.status_code
+        if client is self.detect and method == "POST" and status == 200 and provoked is None:
+            self.note_flagged(response, kwargs)
         if provoked is not None:
             outcome = PROVOKED if status == provoked else UNEXPECTED
             detail = f"{method} {url}: expected {provoked}, got {status} {response.text[:200]}"
@@ -224,6 +234,23 @@ class Soak:
             outcome, detail = UNEXPECTED, f"{method} {url}: HTTP {status} {response.text[:200]}"
         self.recorder.record(kind, ms, status, outcome, detail)
         return response if outcome == OK else None
+
+    def note_flagged(self, response: httpx.Response, kwargs: dict[str, Any]) -> None:
+        """Keep the windows a detection answer flagged: each must reach the anomaly history."""
+        sent = kwargs.get("json")
+        stream = sent.get("stream_id") if isinstance(sent, dict) else None
+        try:
+            body = response.json()
+            system, version = str(body["system"]), str(body["model_version"])
+            keys: list[Flagged] = [
+                (system, version, stream, int(w["first_line"]), int(w["last_line"]), str(w["pattern"]))
+                for w in body["windows"]
+                if w.get("anomaly")
+            ]
+        except (ValueError, KeyError, TypeError):
+            return  # a malformed answer: its own check reports it
+        self.flagged.update(keys)
+        self.detection["flagged_windows"] += len(keys)
 
     # -- data ---------------------------------------------------------------------------------------
     def prepare_pools(self, lines: int = 20000) -> None:
@@ -394,9 +421,16 @@ class Soak:
         self.activations.append(activation)
         started = time.monotonic()
         lines = self.lines_for(state.dialect, 20, self.rng)
+        # a system's first version: until the endpoint has it, 409 (no active version) is "not yet"
+        expect = (200, 409) if state.previous is None else (200,)
         while time.monotonic() - started < PROBE_TIMEOUT_S:
             response = await self.call(
-                "detect_probe", self.detect, "POST", f"/v1/detect/{state.name}", json={"lines": lines}
+                "detect_probe",
+                self.detect,
+                "POST",
+                f"/v1/detect/{state.name}",
+                json={"lines": lines},
+                expect=expect,
             )
             if response is not None and response.json().get("model_version") == version:
                 activation.reflected, activation.delay_s = True, round(time.monotonic() - started, 2)
@@ -486,7 +520,7 @@ class Soak:
         while not self.stopping.is_set():
             await self.sleep(next_at - time.monotonic())
             next_at = max(next_at + interval * rng.uniform(0.5, 1.5), time.monotonic())
-            served = [s for s in self.systems.values() if s.served]
+            served = [s for s in self.systems.values() if s.served and not s.settling()]
             if not served or self.stopping.is_set():
                 continue
             state = rng.choice(served)
@@ -554,7 +588,7 @@ class Soak:
 
     def refusals(self) -> list[tuple[str, httpx.AsyncClient, str, str, int, dict[str, Any]]]:
         """(kind, client, method, url, expected status, request arguments) of requests that must fail."""
-        served = [s.name for s in self.systems.values() if s.served] or [UNTRAINED]
+        served = [s.name for s in self.systems.values() if s.served and not s.settling()] or [UNTRAINED]
         some = self.rng.choice(served)
         no_key = {"headers": {"Authorization": "Bearer lsk_wrong"}}
         lines = {"json": {"lines": ['{"message": "x"}']}}

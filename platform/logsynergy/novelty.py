@@ -21,11 +21,12 @@ NOVEL = 1.0  # the feature of an event no known-normal window holds
 
 
 def normal_counts(windows: Iterable[Window], *, labelled: bool = True) -> Counter[str]:
-    """In how many known-normal windows each template occurs: windows labelled normal, or every window
-    when the traffic is unlabelled (`labelled=False`: mostly normal, as a new system's logs are)."""
+    """In how many presumed-normal windows each template occurs: windows labelled normal and unlabelled
+    ones (mostly normal, as a new system's logs are); windows labelled anomalous only when their labels
+    are not to be used (`labelled=False`)."""
     counts: Counter[str] = Counter()
     for window in windows:
-        if not labelled or window.label == 0:
+        if not labelled or window.label != 1:
             counts.update(set(window.events))
     return counts
 

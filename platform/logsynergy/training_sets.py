@@ -46,8 +46,12 @@ def split_target(windows: Sequence[Window], options: TrainOptions, gap: int) -> 
     if n_train == 0 or not options.use_target_labels:
         # no target labels: the earliest part is still seen, unlabelled, for domain adaptation; the cut
         # stays where labelled training would put it, so every method is tested on the same windows
+        # (with no budget its labels are dropped, so that nothing downstream reads what nobody gave; a budget
+        # only set aside, by `use_target_labels`, keeps its labels for calibration)
         n_unlabelled = n_train or cap
-        return TargetSplit(list(windows[:n_unlabelled]), [], list(windows[n_unlabelled + gap :]), notes)
+        seen = list(windows[:n_unlabelled])
+        unlabelled = [replace(w, label=None) for w in seen] if n_train == 0 else seen
+        return TargetSplit(unlabelled, [], list(windows[n_unlabelled + gap :]), notes)
     n_val = max(1, round(n_train * options.val_fraction)) if n_train >= 10 else 0
     train = list(windows[: n_train - n_val])
     val = list(windows[n_train - n_val + gap : n_train]) if n_val else []

@@ -150,7 +150,7 @@ def syslog_ng_config(
             raise ValueError(f"cannot quote {value!r} in a syslog-ng config")
     return f"""@version: 3.38
 options {{ stats-freq(0); log-msg-size(65536); }};
-source s_file {{ file("{log_file}" flags(no-parse) follow-freq(0.1)); }};
+source s_file {{ file("{log_file}" flags(no-parse) follow-freq(0.1) log-iw-size({4 * batch_lines})); }};
 destination d_detect {{
   http(
     url("{url}")
@@ -163,7 +163,7 @@ destination d_detect {{
     timeout(60)
   );
 }};
-log {{ source(s_file); destination(d_detect); }};
+log {{ source(s_file); destination(d_detect); flags(flow-control); }};
 """
 
 

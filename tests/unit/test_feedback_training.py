@@ -195,13 +195,14 @@ def test_judged_rows_get_their_share_only_beside_unlabelled_target_rows():
 # -------------------------------------------------------------------------------- training (heavy lock)
 @pytest.fixture(scope="module")
 def loop(tmp_path_factory: pytest.TempPathFactory):
-    """A zero-label detector (v1) flags windows; an operator judges them by the true labels; v2
-    retrains from the judgements."""
+    """A zero-label detector (v1) ranks windows; an operator judges its 40 highest-scored ones by the true
+    labels, as alarms of a threshold low enough to raise false ones; v2 retrains from the judgements."""
     root = tmp_path_factory.mktemp("loop")
     systems = write_demo_systems(root, n_lines=2500, seed=3)
     first = train(systems, "payments", sources=["storage"], options=TINY, say=lambda _m: None)
     lines = (root / "payments.jsonl").read_text().splitlines()
-    flagged = [w for w in first.detector.score_lines(lines).windows if w.anomaly]
+    scored = first.detector.score_lines(lines).windows
+    flagged = sorted(scored, key=lambda w: w.score, reverse=True)[:40]
     windows = [
         judged(i, lines[w.first_line - 1 : w.last_line], w.label == 1) for i, w in enumerate(flagged[:40])
     ]

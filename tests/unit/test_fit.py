@@ -29,6 +29,11 @@ def test_zero_label_split_keeps_unlabelled_history_for_adaptation():
     split = split_target(windows(100), TrainOptions(target_labelled=0), gap=0)
     assert split.labelled == 0 and not split.val
     assert len(split.train) == 50 and len(split.test) == 50
+    # the unlabelled part carries no label, even where the log has them; the test part keeps its own
+    assert all(w.label is None for w in split.train) and all(w.label is not None for w in split.test)
+    # a budget set aside (thin labels, `direct`) keeps the labels the user gave
+    unused = split_target(windows(100), TrainOptions(target_labelled=40, use_target_labels=False), gap=0)
+    assert len(unused.train) == 40 and [w.label for w in unused.train] == [i % 2 for i in range(40)]
 
 
 def test_collapse_counts_identical_windows():

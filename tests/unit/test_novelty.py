@@ -6,16 +6,16 @@ from logsynergy.novelty import NOVEL, append_novelty, normal_counts, novelty, wi
 from logsynergy.windows import Window
 
 
-def test_counts_windows_not_lines_and_only_known_normal_ones():
+def test_counts_windows_not_lines_and_leaves_out_only_labelled_anomalies():
     windows = [
         Window(("a", "a", "b"), 0, (1, 2, 3)),
         Window(("a", "c"), 0, (4, 5)),
         Window(("a", "fault"), 1, (6, 7)),
-        Window(("d",), None, (8,)),
+        Window(("d",), None, (8,)),  # unlabelled: presumed normal
     ]
-    assert normal_counts(windows) == {"a": 2, "b": 1, "c": 1}
-    unlabelled = normal_counts(windows, labelled=False)
-    assert unlabelled == {"a": 3, "b": 1, "c": 1, "fault": 1, "d": 1}
+    assert normal_counts(windows) == {"a": 2, "b": 1, "c": 1, "d": 1}
+    unused = normal_counts(windows, labelled=False)
+    assert unused == {"a": 3, "b": 1, "c": 1, "fault": 1, "d": 1}
 
 
 def test_novelty_is_one_for_unseen_events_and_falls_with_familiarity():

@@ -200,3 +200,6 @@ class AnomalyReport(AnomalyPublic):
     """An anomaly with its window's lines as the endpoint reported them."""
 
     events: list[RecordedEvent] = Field(default_factory=list)
+    findings: list[str] = Field(
+        default_factory=list, description="why the detector's count checks flagged it (zero-label detectors)"
+    )

@@ -61,6 +61,8 @@ class RecordedWindow(BaseModel):
     threshold: float
     pattern: str
     events: list[RecordedEvent]
+    # why a zero-label detector's count checks flagged it (rare events, broken count invariants)
+    findings: list[str] = Field(default_factory=list, max_length=64)
 
     @property
     def new_templates(self) -> list[str]:

@@ -41,6 +41,10 @@ class ArtifactFiles:
         return self.root / "interpretations.jsonl"
 
     @property
+    def count_checks(self) -> Path:  # only when the detector scores with them
+        return self.root / "count_checks.json"
+
+    @property
     def metrics(self) -> Path:
         return self.root / "metrics.json"
 

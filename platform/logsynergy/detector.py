@@ -15,7 +15,9 @@ from pydantic import ValidationError
 
 from logsynergy import __version__
 from logsynergy.artifact import ArtifactFiles, check_artifact
+from logsynergy.count_checks import CountChecks
 from logsynergy.embedding import SentenceEmbedder
+from logsynergy.errors import ArtifactError
 from logsynergy.interpret import InterpretationStore, make_interpreter
 from logsynergy.loaders.lines import records_from_lines
 from logsynergy.metrics import TrainingMetrics
@@ -69,6 +71,13 @@ class DetectorSettings:
     embedding_model: str
     use_lei: bool = True
     version: str = __version__
+    scoring: str = "network"  # NETWORK, NETWORK_OR_COUNTS or COUNTS
+
+
+NETWORK = "network"  # the network's probability against the threshold
+NETWORK_OR_COUNTS = "network+counts"  # and a session the count checks flag scores 1.0
+COUNTS = "counts"  # the count checks alone: 1.0 flagged, 0.0 not (threshold 0.5)
+SCORINGS = (NETWORK, NETWORK_OR_COUNTS, COUNTS)
 
 
 class Detector:
@@ -95,6 +104,17 @@ class Detector:
         self._interpreter = make_interpreter("offline")
         self.precision = "float32"  # of the network's matrix work when scoring; see set_precision
         self._scorer = self.model  # the network that scores: `model`, or its bfloat16 copy
+        self.count_checks: CountChecks | None = None  # with scoring NETWORK_OR_COUNTS or COUNTS
+
+    def use_count_checks(self, checks: CountChecks, scoring: str) -> None:
+        """Score with the count checks as `scoring` says (COUNTS: alone, at threshold 0.5)."""
+        if scoring not in SCORINGS[1:]:
+            raise ValueError(f"scoring with count checks is one of {SCORINGS[1:]}, not {scoring!r}")
+        self.count_checks = checks
+        self.settings.scoring = scoring
+        if scoring == COUNTS:
+            self.settings.threshold = 0.5
+        self._pattern_cache.clear()
 
     # construction ----------------------------------------------------------------------------------
     @classmethod
@@ -135,6 +155,8 @@ class Detector:
         np.save(files.embeddings, np.stack([self.vectors[i] for i in ids]) if ids else np.zeros((0, 1)))
         files.embedding_ids.write_text(json.dumps(ids))
         self.store.export_jsonl(files.interpretations)
+        if self.count_checks is not None:
+            files.count_checks.write_text(json.dumps(self.count_checks.to_dict()))
         if self.metrics is not None:
             files.metrics.write_text(metrics_json(self.metrics))
         return files.root
@@ -153,6 +175,13 @@ class Detector:
             model, settings, LogParser.load(files.parser_dir), store, dict(zip(ids, matrix, strict=True))
         )
         detector.metrics = read_metrics(files.metrics)
+        if settings.scoring != NETWORK:
+            if not files.count_checks.is_file():
+                raise ArtifactError(
+                    f"detector artifact {files.root} scores with {settings.scoring!r} "
+                    f"but has no {files.count_checks.name}"
+                )
+            detector.count_checks = CountChecks.from_dict(json.loads(files.count_checks.read_text()))
         return detector
 
     # scoring ---------------------------------------------------------------------------------------
@@ -263,9 +292,20 @@ class Detector:
                 scores[pending[pattern]] = p
         return scores, hits, len(pending)
 
-    @torch.inference_mode()
     def score_patterns(self, patterns: Sequence[tuple[str, ...]], batch_size: int = 512) -> np.ndarray:
-        """Anomaly probabilities of template-id sequences from the model alone (no cache)."""
+        """Anomaly scores of template-id sequences (no cache): the network's probabilities, with the
+        count checks as the detector's scoring says."""
+        checks, scoring = self.count_checks, self.settings.scoring
+        if checks is None or scoring == NETWORK:
+            return self.network_scores(patterns, batch_size)
+        flagged = np.fromiter((checks.flags(p) for p in patterns), bool, len(patterns))
+        if scoring == COUNTS:
+            return flagged.astype(np.float32)
+        return np.where(flagged, np.float32(1.0), self.network_scores(patterns, batch_size))
+
+    @torch.inference_mode()
+    def network_scores(self, patterns: Sequence[tuple[str, ...]], batch_size: int = 512) -> np.ndarray:
+        """Anomaly probabilities of template-id sequences from the network alone (no cache)."""
         max_events = self.model.config.max_events
         out = np.empty(len(patterns), np.float32)
         for start in range(0, len(patterns), batch_size):
@@ -306,7 +346,7 @@ class Detector:
                     "new": tid in self.parser.new_templates,
                 }
             )
-        return {
+        report: dict[str, Any] = {
             "system": self.settings.system,
             "first_line": min(window.lines),
             "last_line": max(window.lines),
@@ -315,12 +355,19 @@ class Detector:
             "threshold": round(self.settings.threshold, 4),
             "events": events,
         }
+        if self.count_checks is not None:
+            report["findings"] = self.count_checks.findings(
+                window.events, lambda tid: self.parser.template(tid).text
+            )
+        return report
 
 
 def metrics_json(metrics: TrainingMetrics) -> str:
-    """An artifact's metrics.json: every measured field in order, `total_seconds` and `feedback` only
-    when known (an older artifact's metrics are written back as they were)."""
-    skipped = {name for name in ("total_seconds", "feedback") if getattr(metrics, name) is None}
+    """An artifact's metrics.json: every measured field in order, `total_seconds`, `feedback`,
+    `scoring` and `count_checks` only when known (an older artifact's metrics are written back as
+    they were)."""
+    optional = ("total_seconds", "feedback", "scoring", "count_checks")
+    skipped = {name for name in optional if getattr(metrics, name) is None}
     return json.dumps(metrics.model_dump(exclude=skipped), indent=1)
 
 

@@ -3,7 +3,7 @@ it reports with them."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,6 +16,7 @@ from logsynergy.options import TrainOptions
 from logsynergy.prepare import PreparedSystem
 from logsynergy.training import TrainResult
 from logsynergy.training_sets import TargetSplit, TrainingSets
+from logsynergy.windows import Window
 from logsynergy.windowset import WindowSet
 
 
@@ -33,6 +34,16 @@ def evaluate(test: WindowSet, scores: np.ndarray, threshold: float) -> Evaluatio
     labelled = test.label >= 0
     measured = prf(test.label[labelled], scores[labelled] >= threshold, test.weight[labelled])
     return Evaluation(measured, int(test.windows), int(test.weight[test.label > 0].sum()))
+
+
+def evaluate_windows(
+    windows: Sequence[Window], score: Callable[[list[tuple[str, ...]]], np.ndarray], threshold: float
+) -> Evaluation:
+    """`evaluate` on windows scored one by one (by the detector's `score_patterns`)."""
+    labelled = [w for w in windows if w.label is not None and w.label >= 0]
+    labels = np.array([w.label for w in labelled], dtype=int)
+    scores = score([w.events for w in labelled]) if labelled else np.zeros(0)
+    return Evaluation(prf(labels, scores >= threshold), len(windows), int(labels.sum()))
 
 
 def feedback_metrics(

@@ -12,17 +12,24 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from logsynergy.calibration import Threshold, choose_validation, final_threshold
-from logsynergy.detector import Detector
+from logsynergy.calibration import (
+    COUNT_CHECKS_RULE,
+    ScoreWindows,
+    Threshold,
+    choose_validation,
+    final_threshold,
+)
+from logsynergy.count_checks import mine_count_checks
+from logsynergy.detector import COUNTS, NETWORK_OR_COUNTS, Detector
 from logsynergy.embedding import SentenceEmbedder
-from logsynergy.evaluation import evaluate, feedback_metrics, training_metrics
+from logsynergy.evaluation import evaluate, evaluate_windows, feedback_metrics, training_metrics
 from logsynergy.event_table import embedding_table
-from logsynergy.metrics import TrainingMetrics
+from logsynergy.metrics import CountCheckMetrics, TrainingMetrics
 from logsynergy.model import ModelConfig, model_config
 from logsynergy.options import DEFAULT_RUNTIME, Runtime, TrainOptions
 from logsynergy.prepare import PreparedSystem, Say
 from logsynergy.training import ProgressCallback, TrainResult, predict, train_model
-from logsynergy.training_sets import build_training_sets
+from logsynergy.training_sets import TrainingSets, build_training_sets
 from logsynergy.windows import Window
 
 
@@ -101,11 +108,18 @@ def fit(
         score=score,
     )
     result.threshold = threshold.value
-    test_set = sets.target_set(sets.split.test)
-    test = evaluate(test_set, predict(result.model, device_table, test_set), threshold.value)
     detector = Detector.from_training(
         target, result, config, embedder, _trained_vectors(sets.table, rows[-1]), options.use_lei
     )
+    checks = zero_label_checks(target, sets, options, detector, score)
+    if checks is None:
+        test_set = sets.target_set(sets.split.test)
+        test = evaluate(test_set, predict(result.model, device_table, test_set), threshold.value)
+    else:
+        threshold = Threshold(detector.settings.threshold, threshold.rule)
+        if detector.settings.scoring == COUNTS:
+            threshold = Threshold(detector.settings.threshold, COUNT_CHECKS_RULE)
+        test = evaluate_windows(sets.split.test, detector.score_patterns, threshold.value)
     # the judged windows as the endpoint scores them: the detector's own model path and threshold
     judged_scores = detector.score_patterns([j.window.events for j in target.judged])
     detector.metrics = training_metrics(
@@ -120,7 +134,46 @@ def fit(
         seconds=time.perf_counter() - started,
         feedback=feedback_metrics(target.judged, sets.split, judged_scores, detector.settings.threshold),
     )
+    if checks is not None:
+        detector.metrics = detector.metrics.model_copy(
+            update={"scoring": detector.settings.scoring, "count_checks": checks}
+        )
     return FitResult(detector, detector.metrics, result, target)
+
+
+def zero_label_checks(
+    target: PreparedSystem,
+    sets: TrainingSets,
+    options: TrainOptions,
+    detector: Detector,
+    score: ScoreWindows,
+) -> CountCheckMetrics | None:
+    """For a session log with no target label at all (none given, none judged): mine count checks from
+    the target's unlabelled sessions and give them to `detector`, alone when the network's threshold
+    (the sources') flags more than `expected_anomaly_share` of those sessions, else besides it."""
+    split = sets.split
+    if (
+        not options.count_checks
+        or target.windowing.kind != "session"
+        or split.labelled
+        or sets.target_labels_used
+        or target.judged
+        or not split.train
+    ):
+        return None
+    share = options.expected_anomaly_share
+    checks = mine_count_checks([w.events for w in split.train], expected_share=share)
+    scores, weights = score(split.train)
+    network_share = float(weights[scores >= detector.settings.threshold].sum() / weights.sum())
+    detector.use_count_checks(checks, COUNTS if network_share > share else NETWORK_OR_COUNTS)
+    return CountCheckMetrics(
+        sessions=checks.windows,
+        invariants=len(checks.invariants),
+        rare_at_most=checks.rare_at_most,
+        flagged_share=checks.flagged_share,
+        network_flagged_share=round(network_share, 6),
+        expected_share=share,
+    )
 
 
 def _trained_vectors(table: torch.Tensor, target_rows: dict[str, int]) -> dict[str, np.ndarray]:

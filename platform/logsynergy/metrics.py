@@ -74,6 +74,21 @@ class FeedbackMetrics(BaseModel):
     after: Scores
 
 
+class CountCheckMetrics(BaseModel):
+    """What a zero-label fit mined from the target's unlabelled sessions (logsynergy.count_checks) and
+    how the served scoring was chosen: `network_flagged_share` above `expected_share` means the sources'
+    threshold did not carry over and the checks serve alone."""
+
+    model_config = ConfigDict(frozen=True)
+
+    sessions: int
+    invariants: int
+    rare_at_most: float
+    flagged_share: float
+    network_flagged_share: float
+    expected_share: float
+
+
 class TrainingMetrics(Scores):
     """What `fit` measured: F1 on the target's later windows (never trained on), how the threshold was
     calibrated, the data it trained on and the run's settings. Saved as an artifact's metrics.json and
@@ -103,6 +118,10 @@ class TrainingMetrics(Scores):
     use_da: bool
     event_novelty: bool = False
     feedback: FeedbackMetrics | None = None  # with operators' judged windows (the target's feedback)
+    # with count checks (logsynergy.count_checks): "network+counts" (either alarms) or "counts" (they
+    # alone); None: the network alone
+    scoring: str | None = None
+    count_checks: CountCheckMetrics | None = None
     notes: list[str] = Field(default_factory=list)
     history: list[dict[str, float]] = Field(default_factory=list)
     total_seconds: float | None = None  # the whole run, loading and parsing included

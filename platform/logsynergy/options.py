@@ -81,6 +81,12 @@ class TrainingTuning(_Options):
     # Each event vector carries its novelty: how rarely the system's known-normal windows hold it
     # (logsynergy.novelty). False: the sentence embedding alone, as in the paper.
     event_novelty: bool = True
+    # No target labels at all and a session log: count checks mined from the target's unlabelled sessions
+    # (logsynergy.count_checks) flag missing or surplus events; they serve alone where the sources'
+    # threshold flags more than `expected_anomaly_share` of those sessions (it did not carry over).
+    count_checks: bool = True
+    # the share of a new system's unlabelled traffic presumed anomalous at most (zero-label calibration)
+    expected_anomaly_share: float = Field(default=0.05, gt=0, lt=1)
     overrides: dict[str, Any] = Field(
         default_factory=dict, description="model settings over the preset's (hidden, layers, lr, ...)"
     )

@@ -450,3 +450,76 @@ def test_kill_9_of_the_endpoint_mid_stream_loses_no_answered_anomaly(
         assert spans <= {(w["first_line"], w["last_line"]) for w in answer["windows"] if w["anomaly"]}
     for deployment, pid in killed.items():  # both replaced by new processes
         assert replica_pids(local_platform.dashboard, deployment) not in ([], [pid])
+
+
+# --- zero-label onboarding (needs only `logsynergy up` and the sources onboarded by the first test) -----
+
+HDFS_LOG = "hdfs/loglead_2pct/hdfs_events_2percent.csv.gz"
+HDFS_LABELS = "hdfs/loglead_2pct/hdfs_seqs_2percent_labels.csv"
+
+
+def hdfs_sessions(shared_datasets: Path) -> tuple[dict[str, list[str]], dict[str, int]]:
+    """HDFS's raw lines per block, in log order, and each block's label (1 anomalous)."""
+    import csv
+    import gzip
+
+    blocks: dict[str, list[str]] = {}
+    with gzip.open(shared_datasets / HDFS_LOG, "rt", newline="") as rows:
+        for row in csv.DictReader(rows):
+            raw = " ".join(row[c] for c in ("date", "time", "id", "level", "component", "m_message"))
+            blocks.setdefault(row["seq_id"], []).append(raw)
+    labels = {}
+    with open(shared_datasets / HDFS_LABELS, newline="") as rows:
+        for row in csv.DictReader(rows):
+            labels[row["seq_id"]] = int(row["anomaly"].strip().lower() == "true")
+    return blocks, labels
+
+
+@pytest.mark.timeout(900)
+def test_a_zero_label_job_for_hdfs_serves_its_count_checks(
+    local_platform: Platform, shared_datasets: Path
+) -> None:
+    """HDFS onboarded as a new target whose labels training never reads (they only measure it), trained
+    with `target_labelled: 0` from BGL and OpenStack: F1 >= 0.90 on its later sessions, and the endpoint
+    flags held-out failed writes with the reasons its count checks found."""
+    api, detect = clients(local_platform)
+    created = api.post("/v1/systems", json={"name": "hdfs-zero", "format": "hdfs", "role": "target"})
+    assert created.status_code == 201, created.text
+    files = {
+        "file": ("hdfs.csv.gz", (shared_datasets / HDFS_LOG).read_bytes()),
+        "labels": ("labels.csv", (shared_datasets / HDFS_LABELS).read_bytes()),
+    }
+    assert api.post("/v1/systems/hdfs-zero/datasets", files=files).status_code == 201
+    job = api.post(
+        "/v1/jobs", json={"target": "hdfs-zero", "sources": ["bgl", "openstack"], "target_labelled": 0}
+    )
+    assert job.status_code == 202, job.text
+    deadline = time.monotonic() + 600
+    while (state := api.get(f"/v1/jobs/{job.json()['id']}").json())["status"] not in ("succeeded", "failed"):
+        assert time.monotonic() < deadline, state
+        time.sleep(1)
+    assert state["status"] == "succeeded", state["error"]
+    metrics = state["metrics"]
+    print(f"zero-label HDFS: F1 {metrics['f1']:.3f}, scoring {metrics['scoring']}, {metrics['count_checks']}")
+    assert metrics["target_labelled"] == 0 and not metrics["target_labels_used"]
+    assert metrics["count_checks"]["invariants"] >= 5 and metrics["scoring"] in ("counts", "network+counts")
+    assert metrics["f1"] >= 0.90 and metrics["test_anomalies"] >= 100
+
+    blocks, labels = hdfs_sessions(shared_datasets)
+    later = list(blocks)[-2000:]  # held out: the job trained on the first half of the sessions
+    failed = [b for b in later if labels[b] == 1][:15]
+    normal = [b for b in later if labels[b] == 0][:45]
+    lines = [line for block in failed + normal for line in blocks[block]]
+    deadline = time.monotonic() + BOUND_S
+    while (answer := detect.post("/v1/detect/hdfs-zero", json={"lines": lines})).status_code == 409:
+        assert time.monotonic() < deadline, answer.text  # the routing table names the new version soon
+        time.sleep(0.5)
+    assert answer.status_code == 200, answer.text
+    verdicts = {w["session"]: w["anomaly"] for w in answer.json()["windows"]}
+    assert set(verdicts) == set(failed + normal)
+    caught = sum(verdicts[b] for b in failed)
+    false_alarms = sum(verdicts[b] for b in normal)
+    assert caught >= 12 and false_alarms <= 3, (caught, false_alarms)
+    reports = answer.json()["anomalies"]
+    assert reports and all(r["findings"] for r in reports)
+    assert any("rare event" in f or "count(" in f for r in reports for f in r["findings"])

@@ -57,7 +57,7 @@ def get_anomaly(
     anomaly, incident = anomalies.get_anomaly(session, get_system(session, tenant, name), anomaly_id)
     window = anomalies.recorded_window(platform.store, anomaly)
     view = public(anomaly, incident.verdict)
-    return AnomalyReport(**view.model_dump(), events=list(window.events))
+    return AnomalyReport(**view.model_dump(), events=list(window.events), findings=list(window.findings))
 
 
 @router.post("/{anomaly_id}/judgement", response_model=AnomalyPublic, responses=responses(503))

@@ -35,6 +35,7 @@ class Experiment:
     target: str
     sources: tuple[str, ...]
     target_labelled: tuple[int, ...]
+    methods: tuple[str, ...] | None = None  # this experiment's methods, else the config's
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,12 @@ def parse_bench(data: Any, base: Path, source: str = "bench config") -> BenchCon
         require_loglead(f"{source}: {', '.join(peers[:2])}{' and the other loglead-*' if peers[2:] else ''}")
     experiments = []
     for i, entry in enumerate(data.get("experiments") or [], 1):
+        if isinstance(entry, dict) and entry.get("methods") is not None:
+            own = entry["methods"]
+            if not isinstance(own, list) or not own or any(m not in methods for m in own):
+                raise ConfigError(
+                    f"{source}: experiment {i} methods must be a non-empty list of the config's methods"
+                )
         if not isinstance(entry, dict) or "target" not in entry:
             raise ConfigError(f"{source}: experiment {i} needs at least a 'target'")
         target = str(entry["target"])
@@ -87,7 +94,11 @@ def parse_bench(data: Any, base: Path, source: str = "bench config") -> BenchCon
         labelled = _ints(entry.get("target_labelled", 5000), f"experiment {i} target_labelled")
         experiments.append(
             Experiment(
-                str(entry.get("name") or f"{target}-from-{'-'.join(sources)}"), target, sources, labelled
+                str(entry.get("name") or f"{target}-from-{'-'.join(sources)}"),
+                target,
+                sources,
+                labelled,
+                tuple(entry["methods"]) if entry.get("methods") is not None else None,
             )
         )
     if not experiments:

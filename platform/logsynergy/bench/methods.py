@@ -98,7 +98,7 @@ RUNNERS: dict[str, Method] = {
     "logsynergy-offline-lei": _offline_lei,
     "logsynergy-no-novelty": _logsynergy(event_novelty=False),
     "target-only": _target_only,
-    "direct": _logsynergy(use_target_labels=False),
+    "direct": _logsynergy(use_target_labels=False, count_checks=False),
     "logtransfer": _logtransfer,
     "classical": _classical,
     **{name: _peer(name) for name in PEER_METHODS},

@@ -39,7 +39,9 @@ def run_bench(
             prepared[name] = prepare_system(config.systems[name], interpreter, say=say)
     runs: list[dict[str, Any]] = []
     detector = None
-    total = sum(len(e.target_labelled) for e in config.experiments) * len(config.seeds) * len(config.methods)
+    total = sum(len(e.target_labelled) * len(e.methods or config.methods) for e in config.experiments) * len(
+        config.seeds
+    )
     started = time.perf_counter()
     for experiment in config.experiments:
         target, sources = prepared[experiment.target], [prepared[s] for s in experiment.sources]
@@ -52,7 +54,7 @@ def run_bench(
                     overrides=dict(config.model or {}),
                 )
                 trial = Trial(target, sources, embedder, options, runtime)
-                for method in config.methods:
+                for method in experiment.methods or config.methods:
                     t = time.perf_counter()
                     result = run_method(method, trial)
                     row = {

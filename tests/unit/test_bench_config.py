@@ -1,0 +1,49 @@
+"""bench.yaml: experiments may run a subset of the config's methods (e.g. the label-free ones at 0 labels)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from logsynergy.bench.config import load_bench, parse_bench
+from logsynergy.errors import ConfigError
+
+SYSTEMS = [{"name": n, "format": "jsonl", "path": f"{n}.jsonl"} for n in ("a", "b")]
+
+
+def test_an_experiment_may_run_a_subset_of_the_methods(tmp_path: Path):
+    config = parse_bench(
+        {
+            "systems": SYSTEMS,
+            "methods": ["logsynergy", "direct", "classical"],
+            "experiments": [
+                {"target": "a", "target_labelled": [100]},
+                {"target": "b", "target_labelled": [0], "methods": ["logsynergy", "direct"]},
+            ],
+        },
+        tmp_path,
+    )
+    assert config.experiments[0].methods is None
+    assert config.experiments[1].methods == ("logsynergy", "direct")
+
+
+@pytest.mark.parametrize("methods", [["target-only"], [], "direct"])
+def test_an_experiment_names_only_the_configs_methods(tmp_path: Path, methods):
+    data = {
+        "systems": SYSTEMS,
+        "methods": ["logsynergy", "direct"],
+        "experiments": [{"target": "a", "methods": methods}],
+    }
+    with pytest.raises(ConfigError, match="experiment 1 methods"):
+        parse_bench(data, tmp_path)
+
+
+def test_the_shipped_bench_has_a_zero_label_experiment_per_public_target():
+    pytest.importorskip("loglead")
+    config = load_bench(Path(__file__).parents[2] / "examples" / "bench.yaml")
+    zero = {e.target: e for e in config.experiments if e.target_labelled == (0,)}
+    assert set(zero) == {"bgl", "hdfs", "openstack", "thunderbird"}
+    for experiment in zero.values():
+        assert experiment.methods is not None and "logsynergy" in experiment.methods
+        assert not {"target-only", "classical", "loglead-lr-events"} & set(experiment.methods)

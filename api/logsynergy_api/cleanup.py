@@ -1,4 +1,5 @@
-"""Start-up cleanup of what killed processes left behind: upload spool files and orphaned dataset objects.
+"""Cleanup of what killed processes left behind (upload spool files, orphaned dataset objects), at
+start-up and then hourly from the scheduler.
 
 Several API processes may share DATA_DIR and the store (replicas on one volume, a rolling update), so
 only leftovers untouched for `GRACE_S` are removed: an upload in flight elsewhere is never older."""
@@ -97,12 +98,11 @@ def clean_leftovers(platform: Platform, grace_s: float = GRACE_S) -> None:
         spool = clean_spool(platform.settings.data_dir / "tmp", older_than)
         objects = clean_dataset_objects(platform, older_than)
     except Exception:
-        log.exception("start-up cleanup of upload leftovers failed")
+        log.exception("cleanup of upload leftovers failed")
         return
     if spool.count or objects.count:
         log.warning(
-            "start-up cleanup: removed %d upload spool entries (%d bytes) and %d orphaned dataset "
-            "objects (%d bytes)",
+            "cleanup: removed %d upload spool entries (%d bytes) and %d orphaned dataset objects (%d bytes)",
             spool.count,
             spool.bytes,
             objects.count,

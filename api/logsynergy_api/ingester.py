@@ -27,6 +27,11 @@ class Ingester:
         self._thread = threading.Thread(target=self._run, name="logsynergy-ingester", daemon=True)
         self._thread.start()
 
+    @property
+    def running(self) -> bool:
+        """Its thread is alive and not asked to stop (what /metrics reports)."""
+        return self._thread is not None and self._thread.is_alive() and not self._stop.is_set()
+
     def stop(self) -> None:
         """Stop after the batch in hand; what is left waits in the inbox for the next start."""
         self._stop.set()

@@ -8,11 +8,11 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import Path
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 from sqlmodel import SQLModel
 from sqlmodel.main import SQLModelConfig
 
-from logsynergy.options import TrainingBasics, TrainingTuning
+from logsynergy.options import TrainingBasics, TrainingTuning, check_model
 from logsynergy_api.models import (
     AlertHookBase,
     AnomalyBase,
@@ -150,6 +150,11 @@ class JobCreate(TrainingBasics):
         default=None,
         description="train on the target's judged windows too; default: when it has any",
     )
+
+    @model_validator(mode="after")
+    def _valid_model(self) -> JobCreate:
+        check_model(self.preset, self.options.overrides)
+        return self
 
 
 class JobPublic(JobBase, Public):

@@ -148,16 +148,16 @@ def zero_label_checks(
     detector: Detector,
     score: ScoreWindows,
 ) -> CountCheckMetrics | None:
-    """For a session log with no target label at all (none given, none judged): mine count checks from
-    the target's unlabelled sessions and give them to `detector`, alone when the network's threshold
-    (the sources') flags more than `expected_anomaly_share` of those sessions, else besides it."""
+    """For a session log given no target label (operators' judgements aside: the network learns from
+    them, and the endpoint suppresses the patterns judged normal): mine count checks from the target's
+    unlabelled sessions and give them to `detector`, alone when the network's threshold flags more than
+    `expected_anomaly_share` of those sessions (it did not carry over to the target), else besides it."""
     split = sets.split
     if (
         not options.count_checks
         or target.windowing.kind != "session"
         or split.labelled
         or sets.target_labels_used
-        or target.judged
         or not split.train
     ):
         return None

@@ -7,10 +7,18 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from logsynergy.errors import ConfigError
-from logsynergy.model.presets import DEFAULT_PRESET, PRESETS, ModelConfig
+from logsynergy.model.presets import DEFAULT_PRESET, PRESETS, ModelConfig, model_config
 
 # model settings fit() derives from the data and the options; `overrides` may not set them
 DERIVED_MODEL_SETTINGS = frozenset(
@@ -105,8 +113,22 @@ class TrainingTuning(_Options):
         return {name: getattr(checked, name) for name in value}
 
 
+def check_model(preset: str, overrides: Mapping[str, Any]) -> None:
+    """ValueError when the preset with these overrides is no valid network (hidden not divisible by
+    heads, say): checked when a run is defined, not when a worker builds it."""
+    try:
+        model_config(preset, **overrides)
+    except ConfigError as error:
+        raise ValueError(str(error)) from None
+
+
 class TrainOptions(TrainingBasics, TrainingTuning):
     """Everything that defines a training run (validated, immutable; `model_copy(update=...)`)."""
+
+    @model_validator(mode="after")
+    def _valid_model(self) -> TrainOptions:
+        check_model(self.preset, self.overrides)
+        return self
 
     @classmethod
     def parse(cls, data: Any, where: str = "training options") -> TrainOptions:

@@ -12,7 +12,6 @@ from pathlib import Path
 import httpx
 import pytest
 import schemathesis
-from fastapi.testclient import TestClient
 from helpers.api_server import ADMIN_KEY, RunningApi, make_settings, running_api
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -24,8 +23,6 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from logsynergy.errors import StoreError
-from logsynergy_api.context import Platform
-from logsynergy_api.main import bootstrap, create_app
 from logsynergy_api.services import systems
 
 TOO_BIG = 99999999999999999999999
@@ -98,6 +95,36 @@ def test_out_of_range_integers_are_refused_and_a_500_keeps_the_connection(
     assert handler.tracebacks == 1
 
 
+@pytest.mark.parametrize(
+    ("options", "field"),
+    [
+        ({"options": {"epochs": -5}}, "epochs"),
+        ({"options": {"epochs": 10**12}}, "epochs"),
+        ({"seed": 2**80}, "seed"),
+        ({"target_labelled": 10**30}, "target_labelled"),
+        ({"options": {"overrides": {"hidden": 10**9}}}, "hidden"),
+        ({"options": {"overrides": {"heads": 0}}}, "heads"),
+        ({"options": {"overrides": {"dropout": 1.5}}}, "dropout"),
+        ({"options": {"overrides": {"batch_size": 0}}}, "batch_size"),
+        ({"preset": "paper", "options": {"overrides": {"hidden": 64}}}, "divisible by heads=12"),
+        ({"options": {"expected_anomaly_share": 1.0}}, "expected_anomaly_share"),
+    ],
+)
+def test_job_options_are_bounded(team: httpx.Client, options: dict, field: str) -> None:
+    """Out-of-range training options are refused when the job is asked for, not when a worker trains."""
+    assert field in error_of(team.post("/v1/jobs", json={"target": "bgl", **options}), 422)
+    assert team.get("/v1/jobs").json() == []
+
+
+def test_names_must_match_whole_over_http(api: RunningApi, team: httpx.Client) -> None:
+    """A name that only starts like a valid one (a trailing newline) is refused for tenants and systems."""
+    for name in ("team-b\n", "team-b\r\n", "team-b\nx"):
+        assert error_of(api.client().post("/v1/tenants", json={"name": name}), 422)
+        assert error_of(team.post("/v1/systems", json={"name": name, "format": "bgl"}), 422)
+    assert [s["name"] for s in team.get("/v1/systems").json()] == ["bgl"]
+    assert api.client().post("/v1/tenants", json={"name": "team-b"}).status_code == 201  # nothing half-made
+
+
 def test_interpretation_import_is_typed_bounded_and_streamed(api: RunningApi, team: httpx.Client) -> None:
     url = "/v1/systems/bgl/interpretations/import"
     good = {"template": "node <*> down", "interpretation": "A node went down."}
@@ -113,6 +140,8 @@ def test_interpretation_import_is_typed_bounded_and_streamed(api: RunningApi, te
             yield b" " * 65536
 
     assert "limit" in error_of(team.post(url, content=chunks()), 413)
+    declared = b" " * (300 * 1024)  # with Content-Length, over the 0.25 MB limit: refused before reading
+    assert "limit" in error_of(team.post(url, content=declared), 413)
     assert team.post(url, content=json.dumps({**good, "reviewed": True})).status_code == 200
     assert team.get("/v1/systems/bgl/interpretations").json()[0]["reviewed"] is True
 
@@ -173,19 +202,21 @@ def test_openapi_documents_every_error_with_the_real_body(api: RunningApi, team:
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 
 
-@pytest.mark.timeout(120)
+@pytest.mark.timeout(420)
 def test_schemathesis_finds_no_server_error_and_no_schema_mismatch(tmp_path: Path) -> None:
-    """Every operation of the app's own OpenAPI schema, fuzzed with valid and invalid input, as the admin
-    and as a tenant (with a system `bgl`): no 5xx, only documented statuses, content types and bodies."""
-    platform = Platform.build(make_settings(tmp_path / "data", max_upload_mb=1.0))
-    bootstrap(platform)
-    app = create_app(platform, run_scheduler=False)
+    """Every operation of the running API's own OpenAPI schema (uvicorn on 127.0.0.1, real HTTP), fuzzed
+    with valid and invalid input, as the admin and as a tenant (with a system `bgl`): no 5xx, only
+    documented statuses, content types and bodies."""
+    with running_api(make_settings(tmp_path / "data", max_upload_mb=1.0), scheduler=False) as api:
+        _fuzz(api)
+
+
+def _fuzz(api: RunningApi) -> None:
     admin = {"Authorization": f"Bearer {ADMIN_KEY}"}
-    with TestClient(app) as client:
-        key = client.post("/v1/tenants", json={"name": "team-a"}, headers=admin).json()["api_key"]
-        tenant = {"Authorization": f"Bearer {key}"}
-        client.post("/v1/systems", json={"name": "bgl", "format": "bgl"}, headers=tenant)
-    schema = schemathesis.openapi.from_asgi("/openapi.json", app)
+    key = api.client().post("/v1/tenants", json={"name": "team-a"}).json()["api_key"]
+    tenant = {"Authorization": f"Bearer {key}"}
+    api.client(key).post("/v1/systems", json={"name": "bgl", "format": "bgl"})
+    schema = schemathesis.openapi.from_url(f"{api.url}/openapi.json")
     failures: dict[str, str] = {}
     for result in schema.get_all_operations():
         operation = result.ok()
@@ -201,5 +232,4 @@ def test_schemathesis_finds_no_server_error_and_no_schema_mismatch(tmp_path: Pat
             fuzz()
         except (Exception, BaseExceptionGroup) as error:
             failures[operation.label] = str(error)
-    platform.engine.dispose()
     assert not failures, "\n\n".join(f"{label}: {error}" for label, error in failures.items())

@@ -21,6 +21,8 @@ from helpers.s3_server import s3_store_config  # noqa: F401
 
 from logsynergy.store import LocalStore, StoreConfig
 from logsynergy_api.cleanup import clean_dataset_objects
+from logsynergy_api.context import Platform
+from logsynergy_api.scheduler import Scheduler
 
 LIMITS = {"max_upload_mb": 1.0, "max_upload_expanded_mb": 4.0, "max_upload_lines": 100_000}
 LINE = b'{"message": "disk write ok on node ' + b"7" * 960 + b'"}\n'  # about 1 KB
@@ -56,14 +58,11 @@ def test_gzip_bomb_is_refused_while_decompressing(api: RunningApi) -> None:
     assert len(bomb) < MiB
     tracemalloc.start()
     try:
-        started = time.monotonic()
         message = refused(upload(api, bomb))
-        elapsed = time.monotonic() - started
         _current, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
     assert "decompressed" in message and "4 MiB" in message
-    assert elapsed < 10
     assert peak < 32 * MiB  # chunks, never the expanded log or its records
     nothing_left(api)
 
@@ -85,10 +84,15 @@ def test_gzip_bomb_is_refused_while_decompressing(api: RunningApi) -> None:
     ],
 )
 def test_newline_bomb_is_refused_by_line_count(api: RunningApi, bomb: bytes) -> None:
-    started = time.monotonic()
-    message = refused(upload(api, bomb))
-    assert time.monotonic() - started < 5
+    """Refused by counting lines while reading, before any of them is parsed into a record."""
+    tracemalloc.start()
+    try:
+        message = refused(upload(api, bomb))
+        _current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
     assert "more than 100000 lines" in message
+    assert peak < 32 * MiB  # 400,000 tiny lines parsed into records (as before the limit) take far more
     nothing_left(api)
 
 
@@ -188,3 +192,31 @@ def test_orphan_cleanup_on_s3(tmp_path: Path, s3_store_config: StoreConfig) -> N
         removed = clean_dataset_objects(running.platform, time.time() + 60)
         assert (removed.count, removed.bytes) == (2, 3100)
         assert store.list_keys(datasets) == [f"{datasets}{real}/log"]
+
+
+class IdleLauncher:
+    """Ray's place for a scheduler with no job to run (only the cleanup is under test)."""
+
+    def cluster_cpus(self) -> int:
+        return 1
+
+
+def test_the_scheduler_cleans_leftovers_without_a_restart(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path / "data", scheduler_interval_s=0.05, **LIMITS)
+    platform = Platform.build(settings, IdleLauncher())  # type: ignore[arg-type]
+    scheduler = Scheduler(platform, cleanup_every_s=0.0)
+    leftover = settings.data_dir / "tmp" / "tmpkilled" / "log"
+    leftover.parent.mkdir(parents=True)
+    leftover.write_bytes(b"x" * 100)
+    long_ago = time.time() - 2 * 3600
+    os.utime(leftover, (long_ago, long_ago))
+    os.utime(leftover.parent, (long_ago, long_ago))
+    scheduler.start()
+    try:
+        deadline = time.monotonic() + 30
+        while leftover.parent.exists():
+            assert time.monotonic() < deadline, "the scheduler never cleaned the spool"
+            time.sleep(0.05)
+    finally:
+        scheduler.stop()
+        platform.engine.dispose()

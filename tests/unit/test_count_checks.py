@@ -132,3 +132,19 @@ def test_labels_or_sliding_windows_keep_the_network_alone(zero_label_fit):
         target, [prepared["storage"]], SentenceEmbedder(), options.model_copy(update={"count_checks": False})
     )
     assert off.metrics.scoring is None and off.detector.count_checks is None
+
+
+def test_operators_judgements_keep_the_checks_of_an_unlabelled_session_log(zero_label_fit):
+    """Judged windows teach the network (and are suppressed at the endpoint); they are no target labels
+    given, so the count checks stay."""
+    from logsynergy.embedding import SentenceEmbedder
+    from logsynergy.feedback import JudgedWindow
+    from logsynergy.fit import fit
+
+    _, prepared, options = zero_label_fit
+    target = prepared["payments"]
+    judged = [JudgedWindow(w, i, "v1") for i, w in enumerate(target.windows[:40]) if w.label is not None]
+    with_judgements = dataclasses.replace(target, judged=judged)
+    result = fit(with_judgements, [prepared["storage"]], SentenceEmbedder(), options)
+    assert result.metrics.feedback is not None and result.metrics.feedback.judged == len(judged)
+    assert result.metrics.scoring in ("counts", "network+counts") and result.detector.count_checks

@@ -1,5 +1,7 @@
 """Liveness and Prometheus metrics."""
 
+from typing import Any
+
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, generate_latest
 from sqlalchemy import func, text
@@ -47,11 +49,11 @@ def metrics(session: SessionDep, request: Request) -> Response:
     for status, count in session.exec(select(Job.status, func.count()).group_by(Job.status)):
         jobs.labels(status).set(count)
     up = Gauge("logsynergy_scheduler_up", "1 when this process runs the job scheduler", registry=registry)
-    up.set(1 if getattr(request.app.state, "scheduler", None) is not None else 0)  # set by main's lifespan
+    up.set(_running(request.app.state, "scheduler"))
     ingesting = Gauge(
         "logsynergy_anomaly_ingester_up", "1 when this process runs the anomaly ingester", registry=registry
     )
-    ingesting.set(1 if getattr(request.app.state, "ingester", None) is not None else 0)
+    ingesting.set(_running(request.app.state, "ingester"))
     counts = request.app.state.platform.counts
     batches = Counter(
         "logsynergy_anomaly_batches",
@@ -66,3 +68,9 @@ def metrics(session: SessionDep, request: Request) -> Response:
     )
     purged.inc(counts.get(PURGED))
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+
+def _running(state: Any, name: str) -> int:
+    """1 when the app's `name` (scheduler or ingester, set by main's lifespan) has a live thread."""
+    worker = getattr(state, name, None)
+    return int(worker is not None and worker.running)

@@ -3,38 +3,42 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields, replace
-from typing import Any
+from typing import Annotated, Any, Literal
+
+from pydantic import Field
 
 from logsynergy.errors import ConfigError
 
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """Network shape and the training schedule that goes with it."""
+    """Network shape and the training schedule that goes with it (the bounds are checked where
+    overrides come from users: `TrainOptions.overrides`)."""
 
-    embed_dim: int = 384  # of an event vector: the sentence embedding (+1 with event_novelty)
+    embed_dim: Annotated[int, Field(ge=1, le=65_536)] = 384  # the sentence embedding (+1 with event_novelty)
     event_novelty: bool = False  # event vectors end with their novelty (logsynergy.novelty)
     # the window's peak event novelty also feeds the anomaly head, past the encoder (with event_novelty)
     novelty_skip: bool = False
-    hidden: int = 128
-    layers: int = 2
-    heads: int = 4
-    ffn: int = 256
-    dropout: float = 0.1
-    max_events: int = 64
-    pooling: str = "mean"  # "mean" over all events, or "cls"
-    n_systems: int = 2
+    hidden: Annotated[int, Field(ge=2, le=8_192)] = 128
+    layers: Annotated[int, Field(ge=1, le=64)] = 2
+    heads: Annotated[int, Field(ge=1, le=128)] = 4
+    ffn: Annotated[int, Field(ge=1, le=32_768)] = 256
+    dropout: Annotated[float, Field(ge=0, lt=1)] = 0.1
+    max_events: Annotated[int, Field(ge=1, le=4_096)] = 64
+    pooling: Literal["mean", "cls"] = "mean"  # "mean" over all events, or "cls"
+    n_systems: Annotated[int, Field(ge=1, le=10_000)] = 2
     use_sufe: bool = True  # feature split, system classifier and MI term
     use_da: bool = True  # DAAN adversarial domain adaptation
-    lambda_system: float = 1.0  # weight of the system classifier's loss on Fs
-    lambda_mi: float = 0.01
-    lambda_da: float = 0.01
-    grl_gamma: float = 10.0
-    lr: float = 1e-3
-    weight_decay: float = 0.01
-    batch_size: int = 64
-    epochs: int = 10
-    min_steps: int = 300  # optimiser steps at least, however few unique windows there are
+    lambda_system: Annotated[float, Field(ge=0, le=1_000)] = 1.0  # weight of the system classifier's loss
+    lambda_mi: Annotated[float, Field(ge=0, le=1_000)] = 0.01
+    lambda_da: Annotated[float, Field(ge=0, le=1_000)] = 0.01
+    grl_gamma: Annotated[float, Field(ge=0, le=1_000)] = 10.0
+    lr: Annotated[float, Field(gt=0, le=10)] = 1e-3
+    weight_decay: Annotated[float, Field(ge=0, le=100)] = 0.01
+    batch_size: Annotated[int, Field(ge=1, le=1_048_576)] = 64
+    epochs: Annotated[int, Field(ge=1, le=10_000)] = 10
+    # optimiser steps at least, however few unique windows there are
+    min_steps: Annotated[int, Field(ge=0, le=10_000_000)] = 300
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

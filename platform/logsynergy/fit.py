@@ -116,9 +116,8 @@ def fit(
         test_set = sets.target_set(sets.split.test)
         test = evaluate(test_set, predict(result.model, device_table, test_set), threshold.value)
     else:
-        threshold = Threshold(detector.settings.threshold, threshold.rule)
-        if detector.settings.scoring == COUNTS:
-            threshold = Threshold(detector.settings.threshold, COUNT_CHECKS_RULE)
+        rule = COUNT_CHECKS_RULE if detector.settings.scoring == COUNTS else threshold.rule
+        threshold = Threshold(detector.settings.threshold, rule)
         test = evaluate_windows(sets.split.test, detector.score_patterns, threshold.value)
     # the judged windows as the endpoint scores them: the detector's own model path and threshold
     judged_scores = detector.score_patterns([j.window.events for j in target.judged])

@@ -57,3 +57,10 @@ def running_api(settings: Settings, launcher: Any = None, *, scheduler: bool = T
         server.should_exit = True
         thread.join(timeout=30)
         platform.engine.dispose()
+
+
+class IdleLauncher:
+    """Ray's place for a scheduler with no job to run (when only the scheduler's own loop is under test)."""
+
+    def cluster_cpus(self) -> int:
+        return 1

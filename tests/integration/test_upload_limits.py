@@ -16,7 +16,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from helpers.api_server import ADMIN_KEY, RunningApi, make_settings, running_api
+from helpers.api_server import ADMIN_KEY, IdleLauncher, RunningApi, make_settings, running_api
 from helpers.s3_server import s3_store_config  # noqa: F401
 
 from logsynergy.store import LocalStore, StoreConfig
@@ -53,15 +53,22 @@ def nothing_left(api: RunningApi) -> None:
     assert api.platform.store.list_keys("tenants/admin/datasets/") == []
 
 
-def test_gzip_bomb_is_refused_while_decompressing(api: RunningApi) -> None:
-    bomb = gzip.compress(LINE * (64 * MiB // len(LINE)), compresslevel=9)  # 64 MiB of valid lines
-    assert len(bomb) < MiB
+def refused_with_peak(api: RunningApi, bomb: bytes) -> tuple[str, int]:
+    """The 413's message for uploading `bomb`, and the peak memory the test process (server thread
+    included) allocated meanwhile."""
     tracemalloc.start()
     try:
         message = refused(upload(api, bomb))
         _current, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
+    return message, peak
+
+
+def test_gzip_bomb_is_refused_while_decompressing(api: RunningApi) -> None:
+    bomb = gzip.compress(LINE * (64 * MiB // len(LINE)), compresslevel=9)  # 64 MiB of valid lines
+    assert len(bomb) < MiB
+    message, peak = refused_with_peak(api, bomb)
     assert "decompressed" in message and "4 MiB" in message
     assert peak < 32 * MiB  # chunks, never the expanded log or its records
     nothing_left(api)
@@ -85,12 +92,7 @@ def test_gzip_bomb_is_refused_while_decompressing(api: RunningApi) -> None:
 )
 def test_newline_bomb_is_refused_by_line_count(api: RunningApi, bomb: bytes) -> None:
     """Refused by counting lines while reading, before any of them is parsed into a record."""
-    tracemalloc.start()
-    try:
-        message = refused(upload(api, bomb))
-        _current, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    message, peak = refused_with_peak(api, bomb)
     assert "more than 100000 lines" in message
     assert peak < 32 * MiB  # 400,000 tiny lines parsed into records (as before the limit) take far more
     nothing_left(api)
@@ -192,13 +194,6 @@ def test_orphan_cleanup_on_s3(tmp_path: Path, s3_store_config: StoreConfig) -> N
         removed = clean_dataset_objects(running.platform, time.time() + 60)
         assert (removed.count, removed.bytes) == (2, 3100)
         assert store.list_keys(datasets) == [f"{datasets}{real}/log"]
-
-
-class IdleLauncher:
-    """Ray's place for a scheduler with no job to run (only the cleanup is under test)."""
-
-    def cluster_cpus(self) -> int:
-        return 1
 
 
 def test_the_scheduler_cleans_leftovers_without_a_restart(tmp_path: Path) -> None:

@@ -6,17 +6,11 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from helpers.api_server import IdleLauncher
 
 from logsynergy_api.context import Platform
 from logsynergy_api.main import create_app
 from logsynergy_api.settings import Settings
-
-
-class IdleLauncher:
-    """A Ray stand-in for a scheduler with nothing to do."""
-
-    def cluster_cpus(self) -> int:
-        return 1
 
 
 @pytest.mark.parametrize("run_scheduler", [True, False])

@@ -217,6 +217,10 @@ def run_platform_demo(
             "after the request; "
             f"held-out F1 {m['f1']:.3f} (precision {m['precision']:.3f}, recall {m['recall']:.3f})."
         )
+        selection = m.get("selection") or {}
+        if selection.get("f1"):
+            compared = ", ".join(f"{name} {f1:.3f}" for name, f1 in selection["f1"].items())
+            say(f"It serves the {selection['chosen']} (F1 {compared} on {selection['compared_on']}).")
         detect_url = f"http://127.0.0.1:{ports.serve}"
         result = detect(detect_url, key, target_name, target.format, unseen)
         say(

@@ -45,6 +45,10 @@ class ArtifactFiles:
         return self.root / "count_checks.json"
 
     @property
+    def count_model(self) -> Path:  # only when the detector scores with one
+        return self.root / "count_model.npz"
+
+    @property
     def metrics(self) -> Path:
         return self.root / "metrics.json"
 

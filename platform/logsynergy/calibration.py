@@ -27,6 +27,7 @@ ON_TARGET_AND_SOURCES = "target+sources"
 ON_SOURCES = "sources"
 UNCALIBRATED = "none"
 COUNT_CHECKS_RULE = "count checks"  # no threshold to calibrate: the zero-label count checks alone alarm
+COUNT_MODEL_RULE = "count model"  # the count model chosen on the target's labels alarms at 0.5
 
 # scores and weights of windows (identical windows collapsed into one weighted row)
 ScoreWindows = Callable[[Sequence[Window]], tuple[np.ndarray, np.ndarray]]

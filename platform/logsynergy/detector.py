@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from logsynergy import __version__
 from logsynergy.artifact import ArtifactFiles, check_artifact
 from logsynergy.count_checks import CountChecks
+from logsynergy.count_model import CountModel
 from logsynergy.embedding import SentenceEmbedder
 from logsynergy.errors import ArtifactError
 from logsynergy.interpret import InterpretationStore, make_interpreter
@@ -71,13 +72,15 @@ class DetectorSettings:
     embedding_model: str
     use_lei: bool = True
     version: str = __version__
-    scoring: str = "network"  # NETWORK, NETWORK_OR_COUNTS or COUNTS
+    scoring: str = "network"  # one of SCORINGS
 
 
 NETWORK = "network"  # the network's probability against the threshold
 NETWORK_OR_COUNTS = "network+counts"  # and a session the count checks flag scores 1.0
 COUNTS = "counts"  # the count checks alone: 1.0 flagged, 0.0 not (threshold 0.5)
-SCORINGS = (NETWORK, NETWORK_OR_COUNTS, COUNTS)
+COUNT_MODEL = "count-model"  # a count model trained on the target's labels (threshold 0.5)
+SCORINGS = (NETWORK, NETWORK_OR_COUNTS, COUNTS, COUNT_MODEL)
+CHECK_SCORINGS = (NETWORK_OR_COUNTS, COUNTS)
 
 
 class Detector:
@@ -105,11 +108,19 @@ class Detector:
         self.precision = "float32"  # of the network's matrix work when scoring; see set_precision
         self._scorer = self.model  # the network that scores: `model`, or its bfloat16 copy
         self.count_checks: CountChecks | None = None  # with scoring NETWORK_OR_COUNTS or COUNTS
+        self.count_model: CountModel | None = None  # with scoring COUNT_MODEL
+
+    def use_count_model(self, model: CountModel) -> None:
+        """Score with `model` instead of the network (at threshold 0.5)."""
+        self.count_model = model
+        self.settings.scoring = COUNT_MODEL
+        self.settings.threshold = 0.5
+        self._pattern_cache.clear()
 
     def use_count_checks(self, checks: CountChecks, scoring: str) -> None:
         """Score with the count checks as `scoring` says (COUNTS: alone, at threshold 0.5)."""
-        if scoring not in SCORINGS[1:]:
-            raise ValueError(f"scoring with count checks is one of {SCORINGS[1:]}, not {scoring!r}")
+        if scoring not in CHECK_SCORINGS:
+            raise ValueError(f"scoring with count checks is one of {CHECK_SCORINGS}, not {scoring!r}")
         self.count_checks = checks
         self.settings.scoring = scoring
         if scoring == COUNTS:
@@ -157,6 +168,8 @@ class Detector:
         self.store.export_jsonl(files.interpretations)
         if self.count_checks is not None:
             files.count_checks.write_text(json.dumps(self.count_checks.to_dict()))
+        if self.count_model is not None:
+            self.count_model.save(files.count_model)
         if self.metrics is not None:
             files.metrics.write_text(metrics_json(self.metrics))
         return files.root
@@ -175,12 +188,16 @@ class Detector:
             model, settings, LogParser.load(files.parser_dir), store, dict(zip(ids, matrix, strict=True))
         )
         detector.metrics = read_metrics(files.metrics)
-        if settings.scoring != NETWORK:
-            if not files.count_checks.is_file():
-                raise ArtifactError(
-                    f"detector artifact {files.root} scores with {settings.scoring!r} "
-                    f"but has no {files.count_checks.name}"
-                )
+        if settings.scoring not in SCORINGS:
+            raise ArtifactError(f"detector artifact {files.root} has an unknown scoring {settings.scoring!r}")
+        needed = files.count_model if settings.scoring == COUNT_MODEL else files.count_checks
+        if settings.scoring != NETWORK and not needed.is_file():
+            raise ArtifactError(
+                f"detector artifact {files.root} scores with {settings.scoring!r} but has no {needed.name}"
+            )
+        if settings.scoring == COUNT_MODEL:
+            detector.count_model = CountModel.load(files.count_model)
+        elif settings.scoring in CHECK_SCORINGS:
             detector.count_checks = CountChecks.from_dict(json.loads(files.count_checks.read_text()))
         return detector
 
@@ -294,7 +311,9 @@ class Detector:
 
     def score_patterns(self, patterns: Sequence[tuple[str, ...]], batch_size: int = 512) -> np.ndarray:
         """Anomaly scores of template-id sequences (no cache): the network's probabilities, with the
-        count checks as the detector's scoring says."""
+        count checks as the detector's scoring says, or the count model's."""
+        if self.count_model is not None and self.settings.scoring == COUNT_MODEL:
+            return self.count_model.score(patterns)
         checks, scoring = self.count_checks, self.settings.scoring
         if checks is None or scoring == NETWORK:
             return self.network_scores(patterns, batch_size)
@@ -364,9 +383,9 @@ class Detector:
 
 def metrics_json(metrics: TrainingMetrics) -> str:
     """An artifact's metrics.json: every measured field in order, `total_seconds`, `feedback`,
-    `scoring` and `count_checks` only when known (an older artifact's metrics are written back as
+    `scoring`, `count_checks` and `selection` only when known (an older artifact's metrics are written back as
     they were)."""
-    optional = ("total_seconds", "feedback", "scoring", "count_checks")
+    optional = ("total_seconds", "feedback", "scoring", "count_checks", "selection")
     skipped = {name for name in optional if getattr(metrics, name) is None}
     return json.dumps(metrics.model_dump(exclude=skipped), indent=1)
 

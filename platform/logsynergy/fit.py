@@ -14,20 +14,22 @@ import torch
 
 from logsynergy.calibration import (
     COUNT_CHECKS_RULE,
+    COUNT_MODEL_RULE,
     ScoreWindows,
     Threshold,
     choose_validation,
     final_threshold,
 )
-from logsynergy.count_checks import mine_count_checks
-from logsynergy.detector import COUNTS, NETWORK_OR_COUNTS, Detector
+from logsynergy.count_checks import CountChecks, mine_count_checks
+from logsynergy.detector import COUNTS, NETWORK, NETWORK_OR_COUNTS, Detector
 from logsynergy.embedding import SentenceEmbedder
 from logsynergy.evaluation import evaluate, evaluate_windows, feedback_metrics, training_metrics
 from logsynergy.event_table import embedding_table
-from logsynergy.metrics import CountCheckMetrics, TrainingMetrics
+from logsynergy.metrics import CandidateSelection, CountCheckMetrics, TrainingMetrics, prf
 from logsynergy.model import ModelConfig, model_config
 from logsynergy.options import DEFAULT_RUNTIME, Runtime, TrainOptions
 from logsynergy.prepare import PreparedSystem, Say
+from logsynergy.selection import COUNT_MODEL_CANDIDATE, choose_candidate
 from logsynergy.training import ProgressCallback, TrainResult, predict, train_model
 from logsynergy.training_sets import TrainingSets, build_training_sets
 from logsynergy.windows import Window
@@ -112,7 +114,11 @@ def fit(
         target, result, config, embedder, _trained_vectors(sets.table, rows[-1]), options.use_lei
     )
     checks = zero_label_checks(target, sets, options, detector, score)
-    if checks is None:
+    selection = select_candidate(sets, options, detector)
+    if selection is not None and selection.chosen == COUNT_MODEL_CANDIDATE:
+        threshold = Threshold(detector.settings.threshold, COUNT_MODEL_RULE)
+        test = evaluate_windows(sets.split.test, detector.score_patterns, threshold.value)
+    elif checks is None:
         test_set = sets.target_set(sets.split.test)
         test = evaluate(test_set, predict(result.model, device_table, test_set), threshold.value)
     else:
@@ -137,6 +143,9 @@ def fit(
         detector.metrics = detector.metrics.model_copy(
             update={"scoring": detector.settings.scoring, "count_checks": checks}
         )
+    if selection is not None:
+        scoring = None if detector.settings.scoring == NETWORK else detector.settings.scoring
+        detector.metrics = detector.metrics.model_copy(update={"scoring": scoring, "selection": selection})
     return FitResult(detector, detector.metrics, result, target)
 
 
@@ -150,7 +159,9 @@ def zero_label_checks(
     """For a session log given no target label (operators' judgements aside: the network learns from
     them, and the endpoint suppresses the patterns judged normal): mine count checks from the target's
     unlabelled sessions and give them to `detector`, alone when the network's threshold flags more than
-    `expected_anomaly_share` of those sessions (it did not carry over to the target), else besides it."""
+    `expected_anomaly_share` of those sessions (it did not carry over to the target), else besides it.
+    Once the judged windows held out for validation hold an anomaly, they choose instead: the scoring
+    (network, network+counts, counts) with the highest F1 on them, the rule's choice on a tie."""
     split = sets.split
     if (
         not options.count_checks
@@ -163,8 +174,16 @@ def zero_label_checks(
     share = options.expected_anomaly_share
     checks = mine_count_checks([w.events for w in split.train], expected_share=share)
     scores, weights = score(split.train)
-    network_share = float(weights[scores >= detector.settings.threshold].sum() / weights.sum())
-    detector.use_count_checks(checks, COUNTS if network_share > share else NETWORK_OR_COUNTS)
+    threshold = detector.settings.threshold
+    network_share = float(weights[scores >= threshold].sum() / weights.sum())
+    scoring = COUNTS if network_share > share else NETWORK_OR_COUNTS
+    judged = [w for w in split.val[len(split.val) - split.judged_val :] if w.label is not None]
+    judged_f1 = None
+    if any(w.label == 1 for w in judged):
+        judged_f1 = scoring_f1(judged, checks, detector, threshold)
+        scoring = max(judged_f1, key=lambda s: (judged_f1[s], s == scoring))
+    if scoring != NETWORK:
+        detector.use_count_checks(checks, scoring)
     return CountCheckMetrics(
         sessions=checks.windows,
         invariants=len(checks.invariants),
@@ -172,7 +191,42 @@ def zero_label_checks(
         flagged_share=checks.flagged_share,
         network_flagged_share=round(network_share, 6),
         expected_share=share,
+        judged_f1=judged_f1,
+        judged_windows=len(judged),
     )
+
+
+def select_candidate(
+    sets: TrainingSets, options: TrainOptions, detector: Detector
+) -> CandidateSelection | None:
+    """With target labels: the network or a count model on them, as logsynergy.selection chooses; the
+    detector scores with the count model when it won. None: no labelled part to choose on."""
+    split = sets.split
+    if not options.count_model or not split.labelled:
+        return None
+    budget_val = split.val[: len(split.val) - split.judged_val]
+    labelled = [w for w in [*split.train, *budget_val] if w.label is not None]
+    if not labelled:
+        return None
+    flags = detector.network_scores([w.events for w in labelled]) >= detector.settings.threshold
+    unseen = np.ones(len(labelled), bool)
+    if sets.target_labels_used:  # the network trained on the training part: compare on validation
+        unseen[: sum(1 for w in split.train if w.label is not None)] = False
+    choice = choose_candidate(labelled, flags, unseen, seed=options.seed)
+    if choice.count_model is not None:
+        detector.use_count_model(choice.count_model)
+    return choice.selection
+
+
+def scoring_f1(
+    windows: Sequence[Window], checks: CountChecks, detector: Detector, threshold: float
+) -> dict[str, float]:
+    """F1 of each scoring on labelled windows: the network at `threshold`, the checks' flags, either."""
+    labels = np.array([w.label for w in windows])
+    network = detector.network_scores([w.events for w in windows]) >= threshold
+    counts = np.array([checks.flags(w.events) for w in windows])
+    predicted = {NETWORK: network, NETWORK_OR_COUNTS: network | counts, COUNTS: counts}
+    return {name: round(prf(labels, flags).f1, 4) for name, flags in predicted.items()}
 
 
 def _trained_vectors(table: torch.Tensor, target_rows: dict[str, int]) -> dict[str, np.ndarray]:

@@ -77,7 +77,7 @@ class FeedbackMetrics(BaseModel):
 class CountCheckMetrics(BaseModel):
     """What a zero-label fit mined from the target's unlabelled sessions (logsynergy.count_checks) and
     how the served scoring was chosen: `network_flagged_share` above `expected_share` means the sources'
-    threshold did not carry over and the checks serve alone."""
+    threshold did not carry over and the checks serve alone; `judged_f1`, when given, chose instead."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -87,6 +87,26 @@ class CountCheckMetrics(BaseModel):
     flagged_share: float
     network_flagged_share: float
     expected_share: float
+    # F1 of each scoring on the judged validation windows, when they hold an anomaly (they chose it)
+    judged_f1: dict[str, float] | None = None
+    judged_windows: int = 0
+
+
+class CandidateSelection(BaseModel):
+    """How the served candidate was chosen on the target's labelled windows (logsynergy.selection): each
+    candidate's F1 on the `windows` compared (`anomalies` of them anomalous), the count model's from
+    `folds`-fold cross-fitting; `f1` is empty where nothing could be compared (`note` says why)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    chosen: str  # "network" or "count-model"
+    f1: dict[str, float]
+    windows: int
+    anomalies: int
+    labelled_anomalies: int
+    folds: int
+    compared_on: str
+    note: str
 
 
 class TrainingMetrics(Scores):
@@ -119,15 +139,19 @@ class TrainingMetrics(Scores):
     event_novelty: bool = False
     feedback: FeedbackMetrics | None = None  # with operators' judged windows (the target's feedback)
     # with count checks (logsynergy.count_checks): "network+counts" (either alarms) or "counts" (they
-    # alone); None: the network alone
+    # alone); "count-model": a count model on the target's labels (logsynergy.selection); None: the
+    # network alone
     scoring: str | None = None
     count_checks: CountCheckMetrics | None = None
+    # with target labels: which candidate serves (the network, or a count model on the target's labels)
+    selection: CandidateSelection | None = None
     notes: list[str] = Field(default_factory=list)
     history: list[dict[str, float]] = Field(default_factory=list)
     total_seconds: float | None = None  # the whole run, loading and parsing included
 
     def summary(self) -> str:
-        """One line: precision, recall, F1 and threshold (and F1 on judged windows, when there were some)."""
+        """One line: precision, recall, F1 and threshold (and F1 on judged windows, when there were some,
+        and the candidates' F1 on the labelled part, when they were compared)."""
         line = (
             f"precision {self.precision:.3f}  recall {self.recall:.3f}  F1 {self.f1:.3f}  "
             f"threshold {self.threshold:.3f}"
@@ -135,4 +159,7 @@ class TrainingMetrics(Scores):
         if self.feedback is not None:
             before, after = self.feedback.before.f1, self.feedback.after.f1
             line += f"  judged F1 {before:.3f} -> {after:.3f} ({self.feedback.judged} windows)"
+        if self.selection is not None and self.selection.f1:
+            compared = ", ".join(f"{name} {f1:.3f}" for name, f1 in self.selection.f1.items())
+            line += f"  serves {self.selection.chosen} ({compared} on {self.selection.compared_on})"
         return line

@@ -93,6 +93,9 @@ class TrainingTuning(_Options):
     # (logsynergy.count_checks) flag missing or surplus events; they serve alone where the sources'
     # threshold flags more than `expected_anomaly_share` of those sessions (it did not carry over).
     count_checks: bool = True
+    # With target labels: a count model on the target's own labelled windows (logsynergy.selection) serves
+    # instead of the network where, cross-fitted, it scores a higher F1 on them.
+    count_model: bool = True
     # the share of a new system's unlabelled traffic presumed anomalous at most (zero-label calibration)
     expected_anomaly_share: float = Field(default=0.05, gt=0, lt=1)
     overrides: dict[str, Any] = Field(

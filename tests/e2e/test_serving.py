@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -257,3 +258,62 @@ def test_stats_show_pattern_cache_hits_per_tenant(serving: Serving):
     with serving.client(key=serving.other_key) as client:
         theirs = client.get("/v1/detect/-/stats").json()
     assert not any(m.startswith(f"{serving.tenant}/") for m in theirs["models"])
+
+
+def count_model_detector(artifact: Path, out: Path) -> Path:
+    """The tiny detector serving a count model (logsynergy.selection's other candidate) fitted on labelled
+    payments windows, as a fit saves it when the count model wins."""
+    from logsynergy.count_model import fit_count_model
+    from logsynergy.detector import Detector
+    from logsynergy.loaders.lines import records_from_lines
+    from logsynergy.records import LoadedLog, LoadReport
+    from logsynergy.windows import make_windows
+
+    detector = Detector.load(artifact)
+    settings = detector.settings
+    records = records_from_lines(settings.format, payment_lines(3000, seed=5), 1)
+    parsed = detector.parser.assign(r.message for r in records)
+    log = LoadedLog(records, LoadReport(path="labelled"), settings.windowing)
+    windows = make_windows(
+        log,
+        parsed.template_ids,
+        windowing=settings.windowing,
+        size=settings.window_size,
+        step=settings.window_step,
+    )
+    labels = [int(w.label == 1) for w in windows]
+    assert 0 < sum(labels) < len(labels)
+    detector.use_count_model(fit_count_model([w.events for w in windows], labels, seed=0))
+    return detector.save(out)
+
+
+def test_a_chosen_count_model_serves_through_the_endpoint(
+    serving: Serving, tiny_artifact: Path, tmp_path: Path
+):
+    from logsynergy.detector import COUNT_MODEL, Detector
+
+    saved = count_model_detector(tiny_artifact, tmp_path / "count-model")
+    prefix = "tenants/acme/models/payments/job-3/"
+    serving.store.upload_dir(prefix, saved)
+    routes = copy.deepcopy(serving.routes)
+    entry = routes["systems"][f"{serving.tenant}/payments"]
+    entry["versions"]["3"] = prefix
+    serving.write_routes(routes)
+    try:
+        lines = payment_lines(600, seed=21)
+        response = detect(serving, "payments", {"lines": lines}, params={"version": "3"})
+        assert response.status_code == 200, response.text
+        answer = response.json()
+        assert answer["model_version"] == "3"
+        local = Detector.load(saved)
+        assert local.settings.scoring == COUNT_MODEL and local.settings.threshold == 0.5
+        expected = local.score_lines(lines).windows
+        assert [round(w["score"], 4) for w in answer["windows"]] == [round(v.score, 4) for v in expected]
+        assert [w["anomaly"] for w in answer["windows"]] == [v.anomaly for v in expected]
+        assert answer["anomalies"] and all(r["threshold"] == 0.5 for r in answer["anomalies"])
+        labelled = {i + 1 for i, line in enumerate(lines) if json.loads(line)["label"] == 1}
+        flagged = [w for w in answer["windows"] if w["anomaly"]]
+        hit = sum(1 for w in flagged if any(w["first_line"] <= n <= w["last_line"] for n in labelled))
+        assert hit / len(flagged) > 0.6
+    finally:
+        serving.write_routes(serving.base_routes())

@@ -47,3 +47,13 @@ def test_the_shipped_bench_has_a_zero_label_experiment_per_public_target():
     for experiment in zero.values():
         assert experiment.methods is not None and "logsynergy" in experiment.methods
         assert not {"target-only", "classical", "loglead-lr-events"} & set(experiment.methods)
+
+
+def test_the_small_budget_grid_runs_every_public_target_at_50_and_100():
+    pytest.importorskip("loglead")
+    config = load_bench(Path(__file__).parents[2] / "examples" / "bench-budgets.yaml")
+    assert {e.target: e.target_labelled for e in config.experiments} == {
+        target: (50, 100) for target in ("bgl", "hdfs", "openstack", "thunderbird")
+    }
+    assert len(config.seeds) >= 3 and "logsynergy" in config.methods
+    assert sum(m.startswith("loglead-") for m in config.methods) == 22

@@ -147,4 +147,66 @@ def test_operators_judgements_keep_the_checks_of_an_unlabelled_session_log(zero_
     with_judgements = dataclasses.replace(target, judged=judged)
     result = fit(with_judgements, [prepared["storage"]], SentenceEmbedder(), options)
     assert result.metrics.feedback is not None and result.metrics.feedback.judged == len(judged)
-    assert result.metrics.scoring in ("counts", "network+counts") and result.detector.count_checks
+    mined = result.metrics.count_checks
+    assert mined is not None and mined.invariants > 0
+    if mined.judged_f1 is None:  # no anomaly among the judged windows held out: the rule chose
+        assert result.metrics.scoring in ("counts", "network+counts") and result.detector.count_checks
+
+
+def _judged_by(target, verdict, n: int = 60):
+    """The target's first `n` windows judged by `verdict(window)` (True: anomaly)."""
+    from logsynergy.feedback import JudgedWindow
+
+    return [
+        JudgedWindow(dataclasses.replace(w, label=int(verdict(w))), i, "v1")
+        for i, w in enumerate(target.windows[:n])
+    ]
+
+
+def test_judged_windows_choose_the_count_checks_when_they_agree_with_them(zero_label_fit):
+    """Operators who judge exactly what the count checks flag: on the held-out judged windows the
+    checks score F1 1.0, so the served scoring uses them (alone, or beside a network that ties)."""
+    from logsynergy.embedding import SentenceEmbedder
+    from logsynergy.fit import fit
+
+    result, prepared, options = zero_label_fit
+    target = prepared["payments"]
+    checks = result.detector.count_checks
+    assert checks is not None
+    # the held-out part (the last 20 %) must hold a flagged window for F1 to choose
+    judged = _judged_by(target, lambda w: checks.flags(w.events), n=len(target.windows) // 2)
+    assert any(j.window.label == 1 for j in judged[-len(judged) // 5 :])
+    chosen = fit(
+        dataclasses.replace(target, judged=judged), [prepared["storage"]], SentenceEmbedder(), options
+    )
+    mined = chosen.metrics.count_checks
+    assert mined is not None and mined.judged_f1 is not None and mined.judged_windows > 0
+    assert mined.judged_f1["counts"] == 1.0
+    assert chosen.metrics.scoring in ("counts", "network+counts")
+    assert mined.judged_f1[chosen.metrics.scoring] == max(mined.judged_f1.values())
+
+
+def test_judged_windows_drop_the_count_checks_when_they_contradict_them(zero_label_fit):
+    """Operators who judge every window the checks flag normal, and one they pass an anomaly: the
+    checks score F1 0 on them, so they never serve alone once the network finds that anomaly."""
+    from logsynergy.embedding import SentenceEmbedder
+    from logsynergy.fit import fit
+
+    result, prepared, options = zero_label_fit
+    target = prepared["payments"]
+    checks = result.detector.count_checks
+    assert checks is not None
+    passed = [w for w in target.windows[: len(target.windows) // 2] if not checks.flags(w.events)]
+    odd_one = passed[-1].events  # a window in the held-out part the checks do not flag
+    judged = _judged_by(target, lambda w: w.events == odd_one, n=len(target.windows) // 2)
+    chosen = fit(
+        dataclasses.replace(target, judged=judged), [prepared["storage"]], SentenceEmbedder(), options
+    )
+    mined = chosen.metrics.count_checks
+    assert mined is not None and mined.judged_f1 is not None
+    assert mined.judged_f1["counts"] == 0.0
+    assert mined.judged_f1[chosen.metrics.scoring] == max(mined.judged_f1.values())
+    if max(mined.judged_f1.values()) > 0:  # the network found the judged anomaly
+        assert chosen.metrics.scoring != "counts"
+    if chosen.metrics.scoring == "network":
+        assert chosen.detector.count_checks is None

@@ -54,12 +54,14 @@ def _logsynergy(**changes: Any) -> Method:
 
 
 def _target_only(trial: Trial) -> Result:
-    return _fitted(fit(trial.target, [], trial.embedder, trial.options, runtime=trial.runtime))
+    options = trial.options.model_copy(update={"count_model": False})
+    return _fitted(fit(trial.target, [], trial.embedder, options, runtime=trial.runtime))
 
 
 def _offline_lei(trial: Trial) -> Result:
     target, sources = with_offline_lei(trial.target), [with_offline_lei(s) for s in trial.sources]
-    return _fitted(fit(target, sources, trial.embedder, trial.options, runtime=trial.runtime))
+    options = trial.options.model_copy(update={"count_model": False})
+    return _fitted(fit(target, sources, trial.embedder, options, runtime=trial.runtime))
 
 
 def _logtransfer(trial: Trial) -> Result:
@@ -92,11 +94,12 @@ def _peer(name: str) -> Method:
 
 RUNNERS: dict[str, Method] = {
     "logsynergy": _logsynergy(),
-    "logsynergy-no-lei": _logsynergy(use_lei=False),
-    "logsynergy-no-sufe": _logsynergy(use_sufe=False),
-    "logsynergy-no-da": _logsynergy(use_da=False),
+    # the ablations and target-only measure the network: no count model is chosen instead of it
+    "logsynergy-no-lei": _logsynergy(use_lei=False, count_model=False),
+    "logsynergy-no-sufe": _logsynergy(use_sufe=False, count_model=False),
+    "logsynergy-no-da": _logsynergy(use_da=False, count_model=False),
     "logsynergy-offline-lei": _offline_lei,
-    "logsynergy-no-novelty": _logsynergy(event_novelty=False),
+    "logsynergy-no-novelty": _logsynergy(event_novelty=False, count_model=False),
     "target-only": _target_only,
     "direct": _logsynergy(use_target_labels=False, count_checks=False),
     "logtransfer": _logtransfer,

@@ -11,6 +11,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
+from logsynergy.bench.summary import budget_means
+
 
 def _mean_std(values: list[float]) -> tuple[float, float]:
     return statistics.mean(values), statistics.pstdev(values) if len(values) > 1 else 0.0
@@ -66,3 +68,33 @@ def plot_experiment(runs: list[dict[str, Any]], experiment: str, out: Path, stam
         plt.close(fig)
         written.append(path)
     return written
+
+
+def plot_budgets(runs: list[dict[str, Any]], out: Path, stamp: str, highlight: str = "logsynergy") -> Path:
+    """Write `summary-budgets.png`: each method's mean F1 over the cells run at each labelled size."""
+    means = budget_means(runs)
+    sizes = sorted({n for by_size in means.values() for n in by_size})
+    position = {n: k for k, n in enumerate(sizes)}
+    overall = {m: statistics.mean(by_size.values()) for m, by_size in means.items()}
+    labelled = sorted(overall, key=lambda m: -overall[m])[:8]  # the legend names the best eight
+    fig, ax = plt.subplots(figsize=(8, 4.6))
+    for method, by_size in means.items():
+        xs = [position[n] for n in by_size]
+        ys = list(by_size.values())
+        if method == highlight:
+            ax.plot(xs, ys, "-o", color="#1f77b4", linewidth=2.4, label=method, zorder=3)
+        elif method in labelled:
+            ax.plot(xs, ys, "--.", linewidth=1.2, label=method)
+        else:
+            ax.plot(xs, ys, "-", color="#c8cdd2", linewidth=0.8, zorder=1)
+    ax.set_xticks(range(len(sizes)), [str(n) for n in sizes])
+    ax.set_xlabel("labelled target windows requested (cells at that size averaged)")
+    ax.set_ylabel("mean F1")
+    ax.set_ylim(0, 1.05)
+    ax.set_title(f"Mean F1 per method against the label budget ({stamp}); grey: the rest", fontsize=9)
+    ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    path = out / "summary-budgets.png"
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

@@ -14,7 +14,8 @@ from typing import Any
 
 from logsynergy.bench.config import BenchConfig
 from logsynergy.bench.methods import Trial, run_method
-from logsynergy.bench.plots import plot_experiment
+from logsynergy.bench.plots import plot_budgets, plot_experiment
+from logsynergy.bench.summary import summary_markdown
 from logsynergy.bench.throughput import throughput
 from logsynergy.embedding import SentenceEmbedder
 from logsynergy.interpret import make_interpreter
@@ -69,12 +70,15 @@ def run_bench(
                         "train_seconds": round(float(result["train_seconds"]), 2),
                         "wall_seconds": round(time.perf_counter() - t, 2),
                     }
+                    if result.get("selection"):  # what served, and each candidate's F1 on the labels
+                        row["selection"] = result["selection"]
                     runs.append(row)
                     if detector is None and method == "logsynergy":
                         detector = result["detector"]
                     say(
                         f"[{len(runs)}/{total}, {time.perf_counter() - started:.0f}s] {experiment.name} "
                         f"n={labelled} seed={seed} {method}: F1 {row['f1']:.3f} ({row['wall_seconds']:.0f}s)"
+                        + (f", serves {result['selection']['chosen']}" if result.get("selection") else "")
                     )
     speed: dict[str, Any] = {}
     if detector is not None:
@@ -92,6 +96,7 @@ def run_bench(
     (out / "results.md").write_text(markdown(runs, speed, stamp))
     for experiment in config.experiments:
         plot_experiment(runs, experiment.name, out, stamp)
+    plot_budgets(runs, out, stamp)
     return results
 
 
@@ -101,7 +106,7 @@ def _cores() -> int:
 
 def markdown(runs: list[dict[str, Any]], speed: dict[str, Any], stamp: str) -> str:
     """Per experiment, F1 mean ± std over seeds for each method (rows) and labelled size (columns)."""
-    lines = [f"Measured {stamp}.", ""]
+    lines = [f"Measured {stamp}.", "", *summary_markdown(runs)]
     for experiment in dict.fromkeys(r["experiment"] for r in runs):
         rows = [r for r in runs if r["experiment"] == experiment]
         sizes = sorted({r["target_labelled"] for r in rows})

@@ -1,0 +1,96 @@
+"""Choose what serves a target with labels: the transfer network or a count model on its own labels.
+
+Both are judged on the target's labelled windows, each by predictions it made without training on the
+window: the count model cross-fitted (each fold predicted by a forest trained on the other folds), the
+network on the windows it never trained on (all of them where the target's labels were too thin to teach
+it, else the validation part). The count model serves only when its F1 there is higher; a tie keeps the
+network, which also brings what transfer knows about anomalies the labelled part never showed."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.model_selection import StratifiedKFold
+
+from logsynergy.count_model import CountModel, fit_count_model
+from logsynergy.metrics import CandidateSelection, prf
+from logsynergy.windows import Window
+
+NETWORK_CANDIDATE = "network"
+COUNT_MODEL_CANDIDATE = "count-model"
+MAX_FOLDS = 5
+MIN_ANOMALIES = 2  # fewer labelled anomalies leave nothing to cross-fit: the network serves
+
+
+@dataclass(frozen=True)
+class Choice:
+    """What was chosen, how it was measured, and the count model fitted on every labelled window when it
+    won."""
+
+    selection: CandidateSelection
+    count_model: CountModel | None
+
+
+def cross_fitted_scores(
+    patterns: Sequence[tuple[str, ...]], labels: np.ndarray, *, seed: int, folds: int
+) -> np.ndarray:
+    """Each window's count-model probability from a forest trained on the other folds (stratified)."""
+    out = np.zeros(len(patterns), np.float32)
+    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    for fit_rows, held_rows in splitter.split(np.zeros(len(labels)), labels):
+        if len(set(labels[fit_rows].tolist())) < 2:
+            continue  # a fold's complement without both classes predicts nothing (0): stays normal
+        model = fit_count_model([patterns[i] for i in fit_rows], labels[fit_rows], seed)
+        out[held_rows] = model.score([patterns[i] for i in held_rows])
+    return out
+
+
+def choose_candidate(
+    labelled: Sequence[Window], network_flags: np.ndarray, network_unseen: np.ndarray, *, seed: int
+) -> Choice:
+    """`labelled`: the target's labelled windows; `network_flags`: the network's verdicts on them at its
+    threshold; `network_unseen`: those it did not train on (where the two are compared)."""
+    labels = np.array([int(w.label == 1) for w in labelled], np.int64)
+    anomalies = int(labels.sum())
+    compared = network_unseen.astype(bool)
+    where = "every labelled window" if compared.all() else "the validation part"
+
+    def keep_network(note: str, f1: dict[str, float] | None = None) -> Choice:
+        selection = CandidateSelection(
+            chosen=NETWORK_CANDIDATE,
+            f1=f1 or {},
+            windows=int(compared.sum()),
+            anomalies=int(labels[compared].sum()),
+            labelled_anomalies=anomalies,
+            folds=0 if f1 is None else min(MAX_FOLDS, anomalies),
+            compared_on=where,
+            note=note,
+        )
+        return Choice(selection, None)
+
+    if anomalies < MIN_ANOMALIES or anomalies == len(labels):
+        return keep_network(f"{anomalies} labelled anomalous windows: too few to cross-fit a count model")
+    if not labels[compared].any():
+        return keep_network(f"no labelled anomaly in {where}, where the candidates are compared")
+    patterns = [w.events for w in labelled]
+    folds = min(MAX_FOLDS, anomalies)
+    count_flags = cross_fitted_scores(patterns, labels, seed=seed, folds=folds) >= 0.5
+    f1 = {
+        NETWORK_CANDIDATE: round(prf(labels[compared], network_flags[compared]).f1, 4),
+        COUNT_MODEL_CANDIDATE: round(prf(labels[compared], count_flags[compared]).f1, 4),
+    }
+    if f1[COUNT_MODEL_CANDIDATE] <= f1[NETWORK_CANDIDATE]:
+        return keep_network("the network scores at least the count model's F1", f1)
+    selection = CandidateSelection(
+        chosen=COUNT_MODEL_CANDIDATE,
+        f1=f1,
+        windows=int(compared.sum()),
+        anomalies=int(labels[compared].sum()),
+        labelled_anomalies=anomalies,
+        folds=folds,
+        compared_on=where,
+        note=f"the count model's F1 is {f1[COUNT_MODEL_CANDIDATE] - f1[NETWORK_CANDIDATE]:.3f} higher",
+    )
+    return Choice(selection, fit_count_model(patterns, labels, seed))

@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # the optional LogLead package (the `peers` extra), for the benchmark only
 PEERS := $(VENV)/.peers
 
-.PHONY: venv demo test bench bench-serve bench-ingest bench-loop soak lint format helm-check
+.PHONY: venv demo test bench bench-budgets bench-splits bench-serve bench-ingest bench-loop soak lint format helm-check
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,12 @@ test: $(STAMP)
 
 bench: $(PEERS)
 	HF_HUB_OFFLINE=1 $(BIN)/logsynergy bench --config examples/bench.yaml --out runs/bench
+
+bench-budgets: $(PEERS)
+	HF_HUB_OFFLINE=1 $(BIN)/logsynergy bench --config examples/bench-budgets.yaml --out runs/bench-budgets
+
+bench-splits: $(PEERS)
+	HF_HUB_OFFLINE=1 $(BIN)/logsynergy bench --config examples/bench-splits.yaml --out runs/bench-splits
 
 lint: $(STAMP)
 	$(BIN)/ruff check platform contracts api workers tests scripts

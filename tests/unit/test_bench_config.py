@@ -57,3 +57,38 @@ def test_the_small_budget_grid_runs_every_public_target_at_50_and_100():
     }
     assert len(config.seeds) >= 3 and "logsynergy" in config.methods
     assert sum(m.startswith("loglead-") for m in config.methods) == 22
+
+
+def test_a_later_split_point_names_its_experiment_and_drops_the_logs_start(tmp_path: Path):
+    from logsynergy.bench.runner import starting_at
+    from logsynergy.prepare import PreparedSystem
+    from logsynergy.windows import Window, WindowSettings
+
+    data = {
+        "systems": SYSTEMS,
+        "methods": ["logsynergy"],
+        "experiments": [{"target": "a", "sources": ["b"]}, {"target": "a", "sources": ["b"], "start": 0.3}],
+    }
+    first, later = parse_bench(data, tmp_path).experiments
+    assert (first.name, first.start) == ("a-from-b", 0.0)
+    assert (later.name, later.start) == ("a-from-b-at-30", 0.3)
+    windows = [Window(events=(str(i),), label=0, lines=(i,)) for i in range(10)]
+    # only the windows matter to a split point
+    target = PreparedSystem(None, None, None, windows, WindowSettings(), None)  # type: ignore[arg-type]
+    assert starting_at(target, 0.0) is target
+    assert [w.lines for w in starting_at(target, 0.3).windows] == [(i,) for i in range(3, 10)]
+
+
+@pytest.mark.parametrize("start", [1.0, -0.1, "half", True])
+def test_a_split_point_outside_the_log_is_refused(tmp_path: Path, start):
+    data = {"systems": SYSTEMS, "methods": ["logsynergy"], "experiments": [{"target": "a", "start": start}]}
+    with pytest.raises(ConfigError, match="start must be a share"):
+        parse_bench(data, tmp_path)
+
+
+def test_the_split_point_grid_starts_every_public_target_later_in_its_log():
+    pytest.importorskip("loglead")
+    config = load_bench(Path(__file__).parents[2] / "examples" / "bench-splits.yaml")
+    starts = {(e.target, e.start) for e in config.experiments}
+    assert starts == {(t, s) for t in ("bgl", "hdfs", "openstack", "thunderbird") for s in (0.3, 0.6)}
+    assert len({e.name for e in config.experiments}) == 8 and len(config.seeds) >= 3

@@ -169,3 +169,16 @@ def test_bench_runs_peers_beside_our_methods(tmp_path: Path):
     ]
     assert all(0.0 <= r["f1"] <= 1.0 and r["train_seconds"] >= 0 for r in runs)
     assert "| loglead-dt-words |" in (tmp_path / "out" / "results.md").read_text()
+
+
+@needs_loglead
+def test_a_peer_its_library_cannot_fit_calls_everything_normal_and_says_why(payments: PreparedSystem):
+    """LOF learns from the normal windows of the budget; with one (BGL 30 % into its log) it cannot fit:
+    the run is recorded with a note instead of ending the benchmark."""
+    import dataclasses
+
+    labelled = [dataclasses.replace(w, label=int(i > 0)) for i, w in enumerate(payments.windows[:100])]
+    mostly_anomalous = dataclasses.replace(payments, windows=[*labelled, *payments.windows[100:]])
+    result = fit_peer(mostly_anomalous, TrainOptions(target_labelled=100, seed=0), "lof", "events")
+    assert (result.recall, result.f1) == (0.0, 0.0)
+    assert "could not be fitted" in result.extra["note"]

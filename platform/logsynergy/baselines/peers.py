@@ -220,13 +220,17 @@ def fit_peer(target: PreparedSystem, options: TrainOptions, model: str, features
         predicted = np.zeros(len(test), bool)
         extra["note"] = "one class only in the labelled budget: every window called normal"
     else:
-        predicted = predict_peer(
-            window_frame(train, lines, labelled=budget),
-            window_frame(test, lines),
-            model,
-            features,
-            options.seed,
-        )
+        try:
+            predicted = predict_peer(
+                window_frame(train, lines, labelled=budget),
+                window_frame(test, lines),
+                model,
+                features,
+                options.seed,
+            )
+        except ValueError as error:  # e.g. LOF given fewer normal windows than it has neighbours
+            predicted = np.zeros(len(test), bool)
+            extra["note"] = f"the model could not be fitted ({error}): every window called normal"
     measured = prf(test_labels, predicted)
     return BaselineResult(
         measured.precision, measured.recall, measured.f1, float("nan"), time.perf_counter() - started, extra

@@ -36,6 +36,9 @@ class Experiment:
     sources: tuple[str, ...]
     target_labelled: tuple[int, ...]
     methods: tuple[str, ...] | None = None  # this experiment's methods, else the config's
+    # the split point: the share of the target's windows left out before its labelled part (the log
+    # "starts" there), so that the labelled and test parts are other stretches of the same log
+    start: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -92,13 +95,18 @@ def parse_bench(data: Any, base: Path, source: str = "bench config") -> BenchCon
         if target in sources:
             raise ConfigError(f"{source}: experiment {i}: {target!r} is both target and source")
         labelled = _ints(entry.get("target_labelled", 5000), f"experiment {i} target_labelled")
+        start = entry.get("start", 0.0)
+        if isinstance(start, bool) or not isinstance(start, int | float) or not 0 <= start < 1:
+            raise ConfigError(f"{source}: experiment {i} start must be a share of the log in [0, 1)")
+        at = f"-at-{round(start * 100)}" if start else ""
         experiments.append(
             Experiment(
-                str(entry.get("name") or f"{target}-from-{'-'.join(sources)}"),
+                str(entry.get("name") or f"{target}-from-{'-'.join(sources)}{at}"),
                 target,
                 sources,
                 labelled,
                 tuple(entry["methods"]) if entry.get("methods") is not None else None,
+                float(start),
             )
         )
     if not experiments:

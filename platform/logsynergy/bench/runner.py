@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import platform as std_platform
@@ -46,6 +47,7 @@ def run_bench(
     started = time.perf_counter()
     for experiment in config.experiments:
         target, sources = prepared[experiment.target], [prepared[s] for s in experiment.sources]
+        target = starting_at(target, experiment.start)
         for labelled in experiment.target_labelled:
             for seed in config.seeds:
                 options = TrainOptions(
@@ -98,6 +100,13 @@ def run_bench(
         plot_experiment(runs, experiment.name, out, stamp)
     plot_budgets(runs, out, stamp)
     return results
+
+
+def starting_at(target: PreparedSystem, start: float) -> PreparedSystem:
+    """The target as if its log began `start` of the way in (its windows from there on)."""
+    if not start:
+        return target
+    return dataclasses.replace(target, windows=target.windows[int(len(target.windows) * start) :])
 
 
 def _cores() -> int:

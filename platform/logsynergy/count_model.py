@@ -29,13 +29,7 @@ class CountModel:
 
     def counts(self, patterns: Sequence[tuple[str, ...]]) -> np.ndarray:
         """Event counts per window over the vocabulary, plus the count of events outside it."""
-        column = {t: i for i, t in enumerate(self.vocabulary)}
-        other = len(self.vocabulary)
-        matrix = np.zeros((len(patterns), other + 1), np.float32)
-        for row, pattern in enumerate(patterns):
-            for template_id in pattern:
-                matrix[row, column.get(template_id, other)] += 1
-        return matrix
+        return event_counts(patterns, self.vocabulary)
 
     def score(self, patterns: Sequence[tuple[str, ...]]) -> np.ndarray:
         """The forest's anomaly probability of each window (the mean over trees of its leaf's share)."""
@@ -78,8 +72,15 @@ class CountModel:
             )
 
 
-def vocabulary_of(patterns: Sequence[tuple[str, ...]]) -> tuple[str, ...]:
-    return tuple(sorted({t for p in patterns for t in p}))
+def event_counts(patterns: Sequence[tuple[str, ...]], vocabulary: Sequence[str]) -> np.ndarray:
+    """Per window, each vocabulary event's count, and (last column) how many events are outside it."""
+    column = {t: i for i, t in enumerate(vocabulary)}
+    other = len(vocabulary)
+    matrix = np.zeros((len(patterns), other + 1), np.float32)
+    for row, pattern in enumerate(patterns):
+        for template_id in pattern:
+            matrix[row, column.get(template_id, other)] += 1
+    return matrix
 
 
 def fit_count_model(patterns: Sequence[tuple[str, ...]], labels: Sequence[int], seed: int) -> CountModel:
@@ -89,8 +90,8 @@ def fit_count_model(patterns: Sequence[tuple[str, ...]], labels: Sequence[int], 
     y = np.asarray(labels, np.int64)
     if len(set(y.tolist())) < 2:
         raise ValueError("a count model needs anomalous and normal windows")
-    empty = CountModel(vocabulary_of(patterns), *(np.zeros((0, 0)),) * 5)
-    x = empty.counts(patterns)
+    vocabulary = tuple(sorted({t for p in patterns for t in p}))
+    x = event_counts(patterns, vocabulary)
     forest = RandomForestClassifier(n_estimators=TREES, random_state=seed, n_jobs=1).fit(x, y)
     anomalous_class = int(np.flatnonzero(forest.classes_ == 1)[0])
     width = max(e.tree_.node_count for e in forest.estimators_)
@@ -107,7 +108,7 @@ def fit_count_model(patterns: Sequence[tuple[str, ...]], labels: Sequence[int], 
         value = tree.value[:, 0, :]
         shares.append(value[:, anomalous_class] / np.maximum(value.sum(axis=1), 1e-12))
     return CountModel(
-        vocabulary=empty.vocabulary,
+        vocabulary=vocabulary,
         left=padded([t.children_left for t in trees], np.int32, -1),
         right=padded([t.children_right for t in trees], np.int32, -1),
         feature=padded([np.maximum(t.feature, 0) for t in trees], np.int32, 0),

@@ -57,21 +57,26 @@ def choose_candidate(
     compared = network_unseen.astype(bool)
     where = "every labelled window" if compared.all() else "the validation part"
 
-    def keep_network(note: str, f1: dict[str, float] | None = None) -> Choice:
-        selection = CandidateSelection(
-            chosen=NETWORK_CANDIDATE,
-            f1=f1 or {},
+    def chosen(candidate: str, note: str, f1: dict[str, float], folds: int) -> CandidateSelection:
+        return CandidateSelection(
+            chosen=candidate,
+            f1=f1,
             windows=int(compared.sum()),
             anomalies=int(labels[compared].sum()),
             labelled_anomalies=anomalies,
-            folds=0 if f1 is None else min(MAX_FOLDS, anomalies),
+            folds=folds,
             compared_on=where,
             note=note,
         )
-        return Choice(selection, None)
 
-    if anomalies < MIN_ANOMALIES or anomalies == len(labels):
+    def keep_network(note: str, f1: dict[str, float] | None = None) -> Choice:
+        folds = 0 if f1 is None else min(MAX_FOLDS, anomalies)
+        return Choice(chosen(NETWORK_CANDIDATE, note, f1 or {}, folds), None)
+
+    if anomalies < MIN_ANOMALIES:
         return keep_network(f"{anomalies} labelled anomalous windows: too few to cross-fit a count model")
+    if anomalies == len(labels):
+        return keep_network("no normal labelled window to fit a count model on")
     if not labels[compared].any():
         return keep_network(f"no labelled anomaly in {where}, where the candidates are compared")
     patterns = [w.events for w in labelled]
@@ -83,14 +88,6 @@ def choose_candidate(
     }
     if f1[COUNT_MODEL_CANDIDATE] <= f1[NETWORK_CANDIDATE]:
         return keep_network("the network scores at least the count model's F1", f1)
-    selection = CandidateSelection(
-        chosen=COUNT_MODEL_CANDIDATE,
-        f1=f1,
-        windows=int(compared.sum()),
-        anomalies=int(labels[compared].sum()),
-        labelled_anomalies=anomalies,
-        folds=folds,
-        compared_on=where,
-        note=f"the count model's F1 is {f1[COUNT_MODEL_CANDIDATE] - f1[NETWORK_CANDIDATE]:.3f} higher",
-    )
+    gain = f1[COUNT_MODEL_CANDIDATE] - f1[NETWORK_CANDIDATE]
+    selection = chosen(COUNT_MODEL_CANDIDATE, f"the count model's F1 is {gain:.3f} higher", f1, folds)
     return Choice(selection, fit_count_model(patterns, labels, seed))

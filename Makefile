@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # the optional LogLead package (the `peers` extra), for the benchmark only
 PEERS := $(VENV)/.peers
 
-.PHONY: venv demo test bench bench-budgets bench-splits bench-serve bench-ingest bench-loop soak lint format helm-check
+.PHONY: venv demo test bench bench-ablations bench-full bench-budgets bench-splits bench-serve bench-ingest bench-loop soak lint format helm-check
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,10 +24,15 @@ demo: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/logsynergy demo
 
 test: $(STAMP)
-	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q -p no:cacheprovider
+	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q -p no:cacheprovider --durations=25
 
 bench: $(PEERS)
 	HF_HUB_OFFLINE=1 $(BIN)/logsynergy bench --config examples/bench.yaml --out runs/bench
+
+bench-ablations: $(STAMP)
+	HF_HUB_OFFLINE=1 $(BIN)/logsynergy bench --config examples/bench-ablations.yaml --out runs/bench-ablations
+
+bench-full: bench bench-ablations
 
 bench-budgets: $(PEERS)
 	HF_HUB_OFFLINE=1 $(BIN)/logsynergy bench --config examples/bench-budgets.yaml --out runs/bench-budgets

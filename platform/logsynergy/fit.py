@@ -208,11 +208,15 @@ def select_candidate(
     labelled = [w for w in [*split.train, *budget_val] if w.label is not None]
     if not labelled:
         return None
-    flags = detector.network_scores([w.events for w in labelled]) >= detector.settings.threshold
+    scores = detector.network_scores([w.events for w in labelled])
+    labelled_train = sum(1 for w in split.train if w.label is not None)
     unseen = np.ones(len(labelled), bool)
     if sets.target_labels_used:  # the network trained on the training part: compare on validation
-        unseen[: sum(1 for w in split.train if w.label is not None)] = False
-    choice = choose_candidate(labelled, flags, unseen, seed=options.seed)
+        unseen[:labelled_train] = False
+    chose_threshold = np.zeros(len(labelled), bool)  # the validation part chose the epoch and threshold
+    chose_threshold[labelled_train:] = True
+    threshold = detector.settings.threshold
+    choice = choose_candidate(labelled, scores, threshold, unseen, chose_threshold, seed=options.seed)
     if choice.count_model is not None:
         detector.use_count_model(choice.count_model)
     return choice.selection

@@ -95,7 +95,9 @@ class CountCheckMetrics(BaseModel):
 class CandidateSelection(BaseModel):
     """How the served candidate was chosen on the target's labelled windows (logsynergy.selection): each
     candidate's F1 on the `windows` compared (`anomalies` of them anomalous), the count model's from
-    `folds`-fold cross-fitting; `f1` is empty where nothing could be compared (`note` says why)."""
+    `folds`-fold cross-fitting, the network's at its served threshold except on the windows that chose
+    it, there at thresholds cross-fitted over `network_folds` folds (0: at the served threshold
+    everywhere); `f1` is empty where nothing could be compared (`note` says why)."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -107,6 +109,7 @@ class CandidateSelection(BaseModel):
     folds: int
     compared_on: str
     note: str
+    network_folds: int = 0
 
 
 class TrainingMetrics(Scores):

@@ -1,4 +1,4 @@
-"""bench.yaml: experiments may run a subset of the config's methods (e.g. the label-free ones at 0 labels)."""
+"""bench.yaml: experiments may run methods of their own (e.g. the label-free ones at 0 labels)."""
 
 from __future__ import annotations
 
@@ -47,6 +47,36 @@ def test_the_shipped_bench_has_a_zero_label_experiment_per_public_target():
     for experiment in zero.values():
         assert experiment.methods is not None and "logsynergy" in experiment.methods
         assert not {"target-only", "classical", "loglead-lr-events"} & set(experiment.methods)
+
+
+def test_the_shipped_bench_is_the_grid_budgets_split_points_and_seeds():
+    pytest.importorskip("loglead")
+    config = load_bench(Path(__file__).parents[2] / "examples" / "bench.yaml")
+    targets = ("bgl", "hdfs", "openstack", "thunderbird")
+    labelled = [e for e in config.experiments if e.target_labelled != (0,)]
+    for target in targets:
+        budgets = {n for e in labelled if (e.target, e.start) == (target, 0.0) for n in e.target_labelled}
+        assert {50, 100} < budgets  # a larger budget too
+        assert {e.start for e in labelled if e.target == target} == {0.0, 0.3, 0.6}
+    assert len({e.name for e in config.experiments}) == len(config.experiments) and len(config.seeds) >= 3
+    assert sum(m.startswith("loglead-") for m in config.methods) == 22
+    assert not any(m.startswith("logsynergy-") for m in config.methods)  # ablations: their sub-grid
+
+
+def test_the_ablations_run_on_a_sub_grid_of_the_bench():
+    examples = Path(__file__).parents[2] / "examples"
+    ablations = load_bench(examples / "bench-ablations.yaml")
+    assert {"logsynergy-no-lei", "logsynergy-no-sufe", "logsynergy-no-da"} <= set(ablations.methods)
+    grid = load_bench(examples / "bench.yaml") if _has_loglead() else None
+    if grid is not None:
+        cells = {(e.target, e.start, n) for e in grid.experiments for n in e.target_labelled}
+        assert {(e.target, e.start, n) for e in ablations.experiments for n in e.target_labelled} <= cells
+
+
+def _has_loglead() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("loglead") is not None
 
 
 def test_the_small_budget_grid_runs_every_public_target_at_50_and_100():

@@ -10,8 +10,14 @@ import pytest
 from sklearn.ensemble import RandomForestClassifier
 
 from logsynergy.count_model import TREES, CountModel, fit_count_model
+from logsynergy.metrics import prf
 from logsynergy.selection import COUNT_MODEL_CANDIDATE, NETWORK_CANDIDATE, choose_candidate
 from logsynergy.windows import Window
+
+
+def both(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every window unseen by the network and among those that chose its threshold."""
+    return np.ones(n, bool), np.ones(n, bool)
 
 
 def patterns(n: int, seed: int = 0) -> list[tuple[str, ...]]:
@@ -52,11 +58,12 @@ def test_the_count_model_wins_where_the_network_misses_what_counts_show():
     labels = [retried_twice(p) for p in items]
     assert 5 <= sum(labels) < 100
     labelled = windows(items, labels)
-    network = np.zeros(len(items), bool)  # a transferred network that flags nothing on this target
-    choice = choose_candidate(labelled, network, np.ones(len(items), bool), seed=0)
+    network = np.zeros(len(items))  # a transferred network that flags nothing on this target
+    choice = choose_candidate(labelled, network, 0.5, *both(len(items)), seed=0)
     selection = choice.selection
     assert selection.chosen == COUNT_MODEL_CANDIDATE and choice.count_model is not None
-    assert selection.f1[NETWORK_CANDIDATE] == 0.0 and selection.f1[COUNT_MODEL_CANDIDATE] > 0.8
+    # constant scores: the best a threshold chosen on them can do is flag every window
+    assert selection.f1[NETWORK_CANDIDATE] < 0.3 and selection.f1[COUNT_MODEL_CANDIDATE] > 0.8
     assert (
         selection.folds == 5 and selection.windows == 200 and selection.compared_on == "every labelled window"
     )
@@ -71,8 +78,8 @@ def test_the_network_wins_where_it_sees_what_counts_cannot():
     items = [("open", "write", "close")] * 150 + [("close", "write", "open")] * 30
     labels = [0] * 150 + [1] * 30
     assert sum(labels) >= 2
-    network = np.array(labels, bool)  # the network finds every one
-    choice = choose_candidate(windows(items, labels), network, np.ones(len(items), bool), seed=0)
+    network = np.array(labels, float)  # the network finds every one
+    choice = choose_candidate(windows(items, labels), network, 0.5, *both(len(items)), seed=0)
     assert choice.selection.chosen == NETWORK_CANDIDATE and choice.count_model is None
     assert choice.selection.f1[NETWORK_CANDIDATE] == 1.0
     assert choice.selection.f1[COUNT_MODEL_CANDIDATE] < 1.0
@@ -81,7 +88,8 @@ def test_the_network_wins_where_it_sees_what_counts_cannot():
 def test_a_tie_keeps_the_network():
     items = patterns(200)
     labels = [retried_twice(p) for p in items]
-    choice = choose_candidate(windows(items, labels), np.array(labels, bool), np.ones(200, bool), seed=0)
+    perfect = np.array(labels, float)
+    choice = choose_candidate(windows(items, labels), perfect, 0.5, *both(200), seed=0)
     assert choice.selection.chosen == NETWORK_CANDIDATE
 
 
@@ -91,7 +99,7 @@ def test_without_two_labelled_anomalies_the_network_serves_and_says_why(anomalie
     labels = [0] * 100
     for i in range(anomalies):
         labels[10 + i] = 1
-    choice = choose_candidate(windows(items, labels), np.zeros(100, bool), np.ones(100, bool), seed=0)
+    choice = choose_candidate(windows(items, labels), np.zeros(100), 0.5, *both(100), seed=0)
     assert choice.selection.chosen == NETWORK_CANDIDATE and choice.count_model is None
     assert choice.selection.f1 == {} and "too few" in choice.selection.note
 
@@ -101,15 +109,37 @@ def test_only_windows_the_network_never_trained_on_are_compared():
     it misses everything, so the count model wins although the network is perfect in-sample."""
     items = patterns(200)
     labels = [retried_twice(p) for p in items]
-    network = np.array(labels, bool)
+    network = np.array(labels, float)
     unseen = np.zeros(200, bool)
     unseen[160:] = True
-    network[160:] = False
+    network[160:] = 0.0
     assert sum(labels[160:]) > 0
-    choice = choose_candidate(windows(items, labels), network, unseen, seed=0)
+    choice = choose_candidate(windows(items, labels), network, 0.5, unseen, unseen, seed=0)
     selection = choice.selection
     assert selection.chosen == COUNT_MODEL_CANDIDATE and selection.compared_on == "the validation part"
     assert selection.windows == 40 and selection.anomalies == sum(labels[160:])
+
+
+def test_the_network_is_judged_at_thresholds_chosen_on_other_folds():
+    """Two labelled anomalies, scored 0.9 and 0.6 by the network, some normals at 0.55: the threshold
+    served (chosen on these windows) separates them, F1 1.0 in hindsight; chosen on the other fold, the
+    anomaly at 0.6 falls below the 0.9 fold's cut. The count model, cross-fitted as well, sees the same
+    count of retries in both and wins, where the served threshold's hindsight would have kept the network."""
+    rng = np.random.default_rng(0)
+    normals = [p for p in patterns(300) if not retried_twice(p)][:120]
+    items = [*normals, ("a", "a", "a", "b"), ("a", "a", "a", "b")]
+    labels = [0] * len(normals) + [1, 1]
+    scores = np.r_[np.where(rng.random(len(normals)) < 0.25, 0.55, 0.1), 0.9, 0.6]
+    served = 0.575  # the max-F1 threshold on these very windows
+    assert prf(np.array(labels), scores >= served).f1 == 1.0
+    every = np.ones(len(items), bool)
+    choice = choose_candidate(windows(items, labels), scores, served, every, every, seed=0)
+    selection = choice.selection
+    assert selection.network_folds == 2 and selection.f1[NETWORK_CANDIDATE] < 1.0
+    assert selection.chosen == COUNT_MODEL_CANDIDATE and selection.f1[COUNT_MODEL_CANDIDATE] == 1.0
+    # windows that did not choose the threshold are judged at it: out of sample, the network keeps it
+    kept = choose_candidate(windows(items, labels), scores, served, every, ~every, seed=0).selection
+    assert kept.network_folds == 0 and kept.f1[NETWORK_CANDIDATE] == 1.0 and kept.chosen == NETWORK_CANDIDATE
 
 
 @pytest.fixture(scope="module")

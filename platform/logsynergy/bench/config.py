@@ -81,10 +81,10 @@ def parse_bench(data: Any, base: Path, source: str = "bench config") -> BenchCon
     for i, entry in enumerate(data.get("experiments") or [], 1):
         if isinstance(entry, dict) and entry.get("methods") is not None:
             own = entry["methods"]
-            if not isinstance(own, list) or not own or any(m not in methods for m in own):
-                raise ConfigError(
-                    f"{source}: experiment {i} methods must be a non-empty list of the config's methods"
-                )
+            if not isinstance(own, list) or not own or any(m not in KNOWN_METHODS for m in own):
+                raise ConfigError(f"{source}: experiment {i} methods must be a non-empty list of known ones")
+            if any(m in PEER_METHODS for m in own):
+                require_loglead(f"{source}: experiment {i}'s loglead-* methods")
         if not isinstance(entry, dict) or "target" not in entry:
             raise ConfigError(f"{source}: experiment {i} needs at least a 'target'")
         target = str(entry["target"])

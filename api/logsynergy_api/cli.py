@@ -137,6 +137,33 @@ def systems_create(
     show(PlatformClient(url, key).create_system(name, fmt, role, description))
 
 
+@systems_app.command("set")
+def systems_set(
+    name: str,
+    retrain_after_judgements: Annotated[
+        int | None, typer.Option(help="queue a training job after this many new judgements", min=1)
+    ] = None,
+    no_retrain: Annotated[bool, typer.Option(help="stop retraining by judgements")] = False,
+    auto_activate: Annotated[
+        bool | None, typer.Option("--auto-activate/--no-auto-activate", help="activate new versions")
+    ] = None,
+    description: Annotated[str | None, typer.Option(help="one line; goes into the LEI prompt")] = None,
+    url: Url = None,
+    key: Key = None,
+) -> None:
+    """Change a system's settings; those not given stay as they are."""
+    body: dict[str, object] = {}
+    if retrain_after_judgements is not None and no_retrain:
+        raise LogSynergyError("give --retrain-after-judgements N or --no-retrain, not both")
+    if retrain_after_judgements is not None or no_retrain:
+        body["retrain_after_judgements"] = retrain_after_judgements
+    if auto_activate is not None:
+        body["auto_activate"] = auto_activate
+    if description is not None:
+        body["description"] = description
+    show(PlatformClient(url, key).request("PATCH", f"/v1/systems/{name}", json=body))
+
+
 @systems_app.command("delete")
 def systems_delete(name: str, url: Url = None, key: Key = None) -> None:
     PlatformClient(url, key).request("DELETE", f"/v1/systems/{name}")

@@ -64,6 +64,13 @@ class SystemBase(SQLModel):
     role: str = Field(sa_type=varchar(16))
     description: str = Field(default="", max_length=500, description="one line; it goes into the LEI prompt")
     auto_activate: bool = Field(default=True, description="activate each new model version automatically")
+    retrain_after_judgements: int | None = Field(
+        default=None,
+        ge=1,
+        le=1_000_000,
+        description="queue a training job on the judged windows once this many judgements were made since "
+        "the system's last job; null: only when asked",
+    )
 
 
 class System(SystemBase, table=True):

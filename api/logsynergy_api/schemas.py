@@ -93,6 +93,15 @@ class SystemCreate(SystemBase, Body):
     role: Literal["source", "target"] = "target"
 
 
+class SystemUpdate(Body):
+    """The settings of a system that may change; a field left out stays as it is, a null
+    `retrain_after_judgements` turns retraining by judgements off."""
+
+    description: str | None = SystemBase.model_fields["description"]
+    auto_activate: bool | None = None
+    retrain_after_judgements: int | None = SystemBase.model_fields["retrain_after_judgements"]
+
+
 class SystemPublic(SystemBase, Public):
     active_version: int | None
     created_at: datetime

@@ -29,6 +29,7 @@ from logsynergy_contracts import (
     ANOMALY_INBOX,
     ROUTES_KEY,
     AnomalyBatch,
+    JobStatus,
     JudgedWindow,
     RecordedEvent,
     RecordedWindow,
@@ -459,6 +460,16 @@ def test_cli_lists_shows_and_judges(sqlite_api: RunningApi) -> None:
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
     both = cli("incidents", "judge", "checkout", "1", "anomaly", "--clear")
     assert both.returncode == 2 and "error:" in both.stderr and "not both" in both.stderr
+    every = cli("systems", "set", "checkout", "--retrain-after-judgements", "25")
+    assert every.returncode == 0 and json.loads(every.stdout)["retrain_after_judgements"] == 25, every.stderr
+    off = cli("systems", "set", "checkout", "--no-retrain", "--no-auto-activate")
+    assert off.returncode == 0, off.stderr
+    assert (json.loads(off.stdout)["retrain_after_judgements"], json.loads(off.stdout)["auto_activate"]) == (
+        None,
+        False,
+    )
+    contradicted = cli("systems", "set", "checkout", "--retrain-after-judgements", "5", "--no-retrain")
+    assert contradicted.returncode == 2 and "not both" in contradicted.stderr
     missing = cli("anomalies", "show", "checkout", "999999")
     assert missing.returncode == 2 and "has no anomaly 999999" in missing.stderr
     refused = subprocess.run(
@@ -469,3 +480,67 @@ def test_cli_lists_shows_and_judges(sqlite_api: RunningApi) -> None:
         timeout=120,
     )
     assert refused.returncode == 2 and "no system named 'checkout'" in refused.stderr
+
+
+def test_a_system_retrains_by_itself_after_its_number_of_judgements(
+    sqlite_api: RunningApi, tmp_path: Path
+) -> None:
+    api = sqlite_api
+    write_demo_systems(tmp_path, n_lines=600)
+    team = new_tenant(api, "team-a", system="payments")
+    team.post("/v1/systems", json={"name": "storage", "format": "jsonl", "role": "source"})
+    for name in ("payments", "storage"):
+        files = {"file": ("log", (tmp_path / f"{name}.jsonl").read_bytes())}
+        assert team.post(f"/v1/systems/{name}/datasets", files=files).status_code == 201
+    base = "/v1/systems/payments"
+    assert team.get(base).json()["retrain_after_judgements"] is None  # off unless set
+    error_of(team.patch(base, json={"retrain_after_judgements": 0}), 422)
+    error_of(team.patch(base, json={"retrain_every": 2}), 422)
+    error_of(team.patch("/v1/systems/nowhere", json={"retrain_after_judgements": 2}), 404)
+    updated = team.patch(base, json={"retrain_after_judgements": 2})
+    assert updated.status_code == 200 and updated.json()["retrain_after_judgements"] == 2
+    assert updated.json()["auto_activate"] is True  # left out: unchanged
+
+    def jobs() -> list[dict]:
+        return [j for j in team.get("/v1/jobs").json() if j["target"] == "payments"]
+
+    first = team.post("/v1/jobs", json={"target": "payments", "sources": ["storage"], "seed": 3})
+    assert first.status_code == 202, first.text
+    record(api, [window(A, 0.9, 1), window(B, 0.8, 3), window([*A, "tC"], 0.7, 6)], system="payments")
+    ingest_pending(api.platform)
+    ids = [a["id"] for a in team.get(f"{base}/anomalies").json()]
+
+    def judge(anomaly_id: int, verdict: str = "anomaly") -> None:
+        response = team.post(f"{base}/anomalies/{anomaly_id}/judgement", json={"verdict": verdict})
+        assert response.status_code == 200, response.text
+
+    judge(ids[0])
+    judge(ids[1])
+    assert len(jobs()) == 1  # a job of the system is queued: it will read them
+    assert team.post(f"/v1/jobs/{first.json()['id']}/cancel").status_code == 200  # ...it never does
+    assert team.delete(f"{base}/anomalies/{ids[1]}/judgement").status_code == 204  # taking back: 1 left
+    assert len(jobs()) == 1
+    judge(ids[1], "not_anomaly")
+    queued = jobs()
+    assert len(queued) == 2
+    retrain = next(j for j in queued if j["id"] != first.json()["id"])
+    assert retrain["status"] == "queued" and retrain["sources"] == ["storage"]
+    assert retrain["config"]["seed"] == 3 and retrain["config"]["use_feedback"] is True
+    assert retrain["config"]["queued_by"] == "2 judgements no training has read (setting: 2)"
+    judge(ids[2])
+    assert len(jobs()) == 2  # the retraining is queued: no second one
+
+    with Session(api.platform.engine) as session:  # the retraining ran (a worker's transitions)
+        job = session.get(Job, retrain["id"])
+        assert job is not None
+        job.status, job.started_at = JobStatus.SUCCEEDED, datetime.now(UTC)
+        session.add(job)
+        session.commit()
+    judge(ids[0], "not_anomaly")  # read by no training yet: one
+    assert len(jobs()) == 2
+    incident = incidents_by_pattern_of(team, base)[pattern_id(B)]
+    assert team.post(f"{base}/incidents/{incident}/judgement", json={"verdict": "anomaly"}).is_success
+    assert len(jobs()) == 3  # two since the retraining started
+    assert (
+        team.patch(base, json={"retrain_after_judgements": None}).json()["retrain_after_judgements"] is None
+    )

@@ -11,6 +11,7 @@ from logsynergy_api.errors import responses
 from logsynergy_api.models import Anomaly, IncidentStatus
 from logsynergy_api.schemas import MAX_ROW_ID, AnomalyPublic, AnomalyReport, JudgementCreate, NamePath, RowId
 from logsynergy_api.services import anomalies
+from logsynergy_api.services.retraining import queue_retraining_if_due
 from logsynergy_api.services.routing import commit_and_publish
 from logsynergy_api.services.systems import get_system
 from logsynergy_contracts import Verdict
@@ -69,9 +70,12 @@ def judge_anomaly(
     session: SessionDep,
     platform: PlatformDep,
 ) -> AnomalyPublic:
-    """Judge one window (replacing an earlier verdict)."""
-    anomaly, incident = anomalies.get_anomaly(session, get_system(session, tenant, name), anomaly_id)
+    """Judge one window (replacing an earlier verdict); a system that retrains after N judgements
+    queues its training job here once the N-th is made."""
+    system = get_system(session, tenant, name)
+    anomaly, incident = anomalies.get_anomaly(session, system, anomaly_id)
     anomalies.judge(session, anomaly, body.verdict, body.note)
+    queue_retraining_if_due(session, platform, tenant, system)
     commit_and_publish(session, platform.store)
     return public(anomaly, incident.verdict)
 

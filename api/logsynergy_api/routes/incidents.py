@@ -11,6 +11,7 @@ from logsynergy_api.models import IncidentStatus
 from logsynergy_api.routes.anomalies import Limit, Offset
 from logsynergy_api.schemas import IncidentPublic, JudgementCreate, NamePath, RowId
 from logsynergy_api.services import anomalies
+from logsynergy_api.services.retraining import queue_retraining_if_due
 from logsynergy_api.services.routing import commit_and_publish
 from logsynergy_api.services.systems import get_system
 
@@ -47,9 +48,12 @@ def judge_incident(
     session: SessionDep,
     platform: PlatformDep,
 ) -> object:
-    """Judge a pattern (replacing an earlier verdict); its windows without their own verdict take it."""
-    incident = anomalies.get_incident(session, get_system(session, tenant, name), incident_id)
+    """Judge a pattern (replacing an earlier verdict); its windows without their own verdict take it. A
+    system that retrains after N judgements queues its training job here once the N-th is made."""
+    system = get_system(session, tenant, name)
+    incident = anomalies.get_incident(session, system, incident_id)
     anomalies.judge(session, incident, body.verdict, body.note)
+    queue_retraining_if_due(session, platform, tenant, system)
     commit_and_publish(session, platform.store)
     return incident
 

@@ -6,7 +6,7 @@ from fastapi import APIRouter, File, Response, UploadFile
 
 from logsynergy_api.deps import PlatformDep, SessionDep, TenantDep
 from logsynergy_api.errors import responses
-from logsynergy_api.schemas import DatasetPublic, NamePath, SystemCreate, SystemPublic
+from logsynergy_api.schemas import DatasetPublic, NamePath, SystemCreate, SystemPublic, SystemUpdate
 from logsynergy_api.services import datasets, systems
 from logsynergy_api.services.routing import commit_and_publish
 
@@ -18,8 +18,26 @@ def create_system(
     body: SystemCreate, tenant: TenantDep, session: SessionDep, platform: PlatformDep
 ) -> object:
     system = systems.create_system(
-        session, tenant, body.name, body.format, body.role, body.description, body.auto_activate
+        session,
+        tenant,
+        body.name,
+        body.format,
+        body.role,
+        body.description,
+        body.auto_activate,
+        body.retrain_after_judgements,
     )
+    commit_and_publish(session, platform.store)
+    return system
+
+
+@router.patch("/{name}", response_model=SystemPublic, responses=responses(404, 503))
+def update_system(
+    name: NamePath, body: SystemUpdate, tenant: TenantDep, session: SessionDep, platform: PlatformDep
+) -> object:
+    """Change a system's settings (description, auto_activate, retrain_after_judgements)."""
+    system = systems.get_system(session, tenant, name)
+    systems.update_system(session, system, body.model_dump(include=body.model_fields_set))
     commit_and_publish(session, platform.store)
     return system
 

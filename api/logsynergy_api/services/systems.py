@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlmodel import Session, col, delete, select
 
 from logsynergy.errors import InputError
@@ -29,7 +31,14 @@ def tenant_prefix(tenant: Tenant) -> str:
 
 
 def create_system(
-    session: Session, tenant: Tenant, name: str, fmt: str, role: str, description: str, auto_activate: bool
+    session: Session,
+    tenant: Tenant,
+    name: str,
+    fmt: str,
+    role: str,
+    description: str,
+    auto_activate: bool,
+    retrain_after_judgements: int | None = None,
 ) -> System:
     check_name(name, "system")
     fmt = fmt.strip().lower()
@@ -46,7 +55,21 @@ def create_system(
         role=role,
         description=" ".join(description.split()),
         auto_activate=auto_activate,
+        retrain_after_judgements=retrain_after_judgements,
     )
+    session.add(system)
+    session.flush()
+    return system
+
+
+def update_system(session: Session, system: System, changes: dict[str, Any]) -> System:
+    """Apply the settings a `SystemUpdate` set (a None description or auto_activate: unchanged)."""
+    if changes.get("description") is not None:
+        system.description = " ".join(str(changes["description"]).split())
+    if changes.get("auto_activate") is not None:
+        system.auto_activate = bool(changes["auto_activate"])
+    if "retrain_after_judgements" in changes:
+        system.retrain_after_judgements = changes["retrain_after_judgements"]
     session.add(system)
     session.flush()
     return system

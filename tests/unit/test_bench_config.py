@@ -28,8 +28,8 @@ def test_an_experiment_may_run_a_subset_of_the_methods(tmp_path: Path):
     assert config.experiments[1].methods == ("logsynergy", "direct")
 
 
-@pytest.mark.parametrize("methods", [["target-only"], [], "direct"])
-def test_an_experiment_names_only_the_configs_methods(tmp_path: Path, methods):
+@pytest.mark.parametrize("methods", [["no-such-method"], [], "direct"])
+def test_an_experiment_names_only_known_methods(tmp_path: Path, methods):
     data = {
         "systems": SYSTEMS,
         "methods": ["logsynergy", "direct"],
